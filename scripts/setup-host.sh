@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Install everything qmgmt needs on a fresh Debian/Ubuntu machine (as root):
+# the pinned kernel source package, the kernel build tool chain, qemu, udev,
+# and a Python venv (.venv/) with pinned versions plus qctl in editable mode.
+# Safe to re-run; it only installs what is missing.
+. "$(dirname "$0")/lib.sh"
+
+pkgs=(
+	"$BASE_DEB_PACKAGE=$BASE_DEB_VERSION"
+	build-essential flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
+	ccache git
+	qemu-system-x86 udev
+	iproute2 ethtool procps
+	python3 python3-venv
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	name=${p%%=*}
+	if [ "$name" = "$BASE_DEB_PACKAGE" ]; then
+		[ -f "$BASE_TARBALL" ] || missing+=("$p")
+	elif ! dpkg-query -W -f '${Status}' "$name" 2>/dev/null | grep -q 'ok installed'; then
+		missing+=("$p")
+	fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	[ "$(id -u)" = 0 ] || qm_die "need root to install: ${missing[*]}"
+	qm_log "apt-get install ${missing[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+py=${PYTHON:-python3}
+if [ ! -x "$QM_VENV/bin/python" ]; then
+	qm_log "creating venv $QM_VENV"
+	"$py" -m venv "$QM_VENV"
+fi
+stamp=$QM_VENV/.qmgmt-reqs
+want=$(cat "$QM_ROOT/requirements.txt" "$QM_ROOT/tools/qctl/pyproject.toml" 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+	qm_log "installing Python requirements into $QM_VENV"
+	"$QM_VENV/bin/pip" install -q --disable-pip-version-check -r "$QM_ROOT/requirements.txt"
+	if [ -f "$QM_ROOT/tools/qctl/pyproject.toml" ]; then
+		"$QM_VENV/bin/pip" install -q --disable-pip-version-check --no-deps -e "$QM_ROOT/tools/qctl"
+	fi
+	echo "$want" > "$stamp"
+fi
+qm_log "host ready"

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Boot a built qmgmt kernel under virtme-ng and run one command in it.
+#
+#   scripts/vm-run.sh [--lane lean|debug] [--timeout SECS] [--mem MB] -- CMD [ARGS...]
+#
+# Returns CMD's exit code.  The guest sees the host file system read-only,
+# plus results/ read-write (--rwdir), where tests leave their reports.
+# KVM is tried first; if qemu cannot start a KVM guest on this host (seen
+# here: "failed to set MSR 0x10a"), the run falls back to TCG and says so.
+# Exit codes besides CMD's: 124 timeout, 125 the VM never booted.
+. "$(dirname "$0")/lib.sh"
+
+lane=lean tmo=1800 mem=2048
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--lane) lane=${2:?}; shift 2 ;;
+	--timeout) tmo=${2:?}; shift 2 ;;
+	--mem) mem=${2:?}; shift 2 ;;
+	--) shift; break ;;
+	-h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+	*) break ;;
+	esac
+done
+[ $# -gt 0 ] || qm_die "no command given"
+out=$QM_WORK/build-$lane
+bz=$out/arch/x86/boot/bzImage
+[ -f "$bz" ] || qm_die "no $lane kernel at $bz; run scripts/build-kernel.sh --lane $lane"
+vng=$QM_VENV/bin/vng
+[ -x "$vng" ] || qm_die "virtme-ng missing at $vng; run scripts/setup-host.sh"
+command -v udevadm >/dev/null ||
+	qm_die "udev is not installed on the host; virtme-ng-init then loses the guest's console I/O (apt-get install udev)"
+
+# Can this host run a KVM guest?  Boot the kernel with no root file system and
+# panic=-1: a working KVM exits within seconds; a broken one aborts at once.
+accel_probe() {
+	[ -w /dev/kvm ] || { echo "no writable /dev/kvm"; return 1; }
+	local log rc
+	log=$(timeout 60 qemu-system-x86_64 -accel kvm -cpu host -m 256 \
+		-display none -nodefaults -no-reboot -serial none \
+		-kernel "$bz" -append "panic=-1 console=ttyS0" 2>&1) && return 0
+	rc=$?
+	echo "qemu with KVM failed (rc $rc): $(printf '%s' "$log" | grep -m1 -v '^$' | cut -c1-160)"
+	return 1
+}
+accel_args=()
+if [ "${QM_ACCEL:-auto}" = tcg ]; then
+	why="QM_ACCEL=tcg"
+	accel_args=(--disable-kvm)
+elif why=$(accel_probe); then
+	why="KVM"
+else
+	accel_args=(--disable-kvm)
+fi
+[ ${#accel_args[@]} -eq 0 ] && qm_log "accelerator: KVM" ||
+	qm_log "accelerator: TCG (--disable-kvm) because $why"
+
+mkdir -p "$QM_RESULTS"
+marker=$QM_RESULTS/.vm-booted.$$
+rm -f "$marker"
+t0=$(qm_now)
+set +e
+# The guest does not inherit an activated venv; pass what it needs explicitly.
+timeout --foreground -k 10 "$tmo" "$vng" --run "$out" --user root \
+	"${accel_args[@]}" --cpus 2 --memory "${mem}M" \
+	--rwdir "$QM_RESULTS" \
+	-- env QM_ROOT="$QM_ROOT" QM_RESULTS="$QM_RESULTS" QM_VENV="$QM_VENV" \
+	   QM_KDIR="$KDIR" QM_LANE="$lane" PYTHONDONTWRITEBYTECODE=1 \
+	   sh -c 'echo up > "$0"; exec "$@"' "$marker" "$@"
+rc=$?
+set -e
+secs=$(qm_elapsed "$t0")
+if [ $rc = 124 ]; then
+	qm_log "VM timed out after ${tmo} s"
+elif [ ! -f "$marker" ]; then
+	qm_log "VM never reached the command (vng rc $rc) after ${secs} s"
+	rc=125
+else
+	qm_log "VM ($lane) exited with $rc after ${secs} s"
+fi
+rm -f "$marker"
+exit $rc
