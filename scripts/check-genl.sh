@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Fail if generated netlink code in the applied tree drifts from its spec.
+#
+#   scripts/check-genl.sh [--fix]
+#
+# For every file the tree marks "YNL-GEN" and that is generated from a spec
+# qmgmt changes (netdev.yaml at least), regenerate it with the tree's own
+# tools/net/ynl/ynl-gen-c.py (same mode and flags as ynl-regen.sh) into a
+# scratch file of the same name and compare.  --fix runs the tree's
+# tools/net/ynl/ynl-regen.sh -f instead; commit the result in the tree and
+# run scripts/export.sh.
+. "$(dirname "$0")/lib.sh"
+fix=0
+[ "${1:-}" = --fix ] && fix=1
+py=$QM_VENV/bin/python
+[ -x "$py" ] || py=python3
+cd "$KDIR"
+if [ $fix = 1 ]; then
+	PATH=$(dirname "$py"):$PATH tools/net/ynl/ynl-regen.sh -f
+	exit 0
+fi
+mapfile -t specs < <( { echo Documentation/netlink/specs/netdev.yaml;
+	git diff --name-only refs/qmgmt/base HEAD -- Documentation/netlink/specs; } | sort -u)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+bad=0 n=0
+for f in $(git grep --files-with-matches '^/\* YNL-GEN \(kernel\|uapi\|user\)'); do
+	params=( $(git grep --no-line-number -B1 -h '/\* YNL-GEN' "$f" | sed 's@/\*\(.*\)\*/@\1@') )
+	printf '%s\n' "${specs[@]}" | grep -qx "${params[0]}" || continue
+	args=$(sed -n 's@/\* YNL-ARG \(.*\) \*/@\1@p' "$f")
+	mkdir -p "$tmp/$n"
+	# shellcheck disable=SC2086
+	"$py" tools/net/ynl/ynl-gen-c.py --mode "${params[2]}" --"${params[3]}" \
+		--spec "${params[0]}" $args -o "$tmp/$n/$(basename "$f")" >/dev/null ||
+		{ echo "generator failed for $f"; bad=1; continue; }
+	if ! diff -u "$f" "$tmp/$n/$(basename "$f")"; then
+		echo "DRIFT: $f does not match ${params[0]}"
+		bad=1
+	fi
+	n=$((n + 1))
+done
+[ $n -gt 0 ] || qm_die "found no generated files for ${specs[*]}"
+[ $bad = 0 ] || qm_die "generated netlink code drifted from its spec; run scripts/check-genl.sh --fix in the tree and export"
+qm_log "generated netlink code in sync ($n files from ${#specs[@]} spec(s))"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# checkpatch.pl --strict over the whole qmgmt series as applied: every
+# patch in patches/ plus every new file of the kernel/ overlay.
+. "$(dirname "$0")/lib.sh"
+cp=$KDIR/scripts/checkpatch.pl
+[ -x "$cp" ] || qm_die "no checkpatch.pl in $KDIR"
+bad=0
+ign="--ignore FILE_PATH_CHANGES"
+# Generated netlink files (YNL-GEN) are the generator's output, checked for
+# drift by check-genl.sh; their diff sections are dropped before checkpatch.
+gen_re='^diff --git a/(net/core/netdev-genl-gen\.[ch]|(tools/)?include/uapi/linux/netdev\.h|tools/net/ynl/generated/.*) '
+for p in $(grep -v '^#' "$QM_ROOT/patches/series" 2>/dev/null); do
+	filtered=$(mktemp)
+	awk -v re="$gen_re" '/^diff --git /{skip = ($0 ~ re)} !skip' \
+		"$QM_ROOT/patches/$p" > "$filtered"
+	out=$(cd "$KDIR" && $cp --strict --no-tree --quiet $ign "$filtered" 2>&1) ||
+		{ echo "$out"; echo "checkpatch: $p"; bad=1; }
+	rm -f "$filtered"
+done
+while IFS= read -r -d '' f; do
+	rel=${f#"$QM_ROOT/kernel/"}
+	case "$rel" in BASE|README.md|*.rst) continue ;; esac
+	out=$(cd "$KDIR" && $cp --strict --no-tree --quiet -f "$rel" 2>&1) ||
+		{ echo "$out"; echo "checkpatch: kernel/$rel"; bad=1; }
+done < <(find "$QM_ROOT/kernel" -type f -print0)
+[ $bad = 0 ] || qm_die "checkpatch --strict found problems"
+qm_log "checkpatch --strict clean"

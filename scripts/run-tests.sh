@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The whole test run (README's test command; .ci/run calls it).
+#
+#   scripts/run-tests.sh [--no-debug] [--lean-only-suite SUITE]
+#
+#  1. host set-up (apt, venv), host-side unit tests (qctl, scripts)
+#  2. base + patches: apply, round-trip export check, generated-netlink
+#     drift check, checkpatch --strict on every patch
+#  3. lean lane: build, boot under virtme-ng, qmgmt selftests + the
+#     upstream regression floor
+#  4. debug lane (lockdep, KASAN, kmemleak, ref trackers): build, boot, the
+#     kernel-facing selftests; any splat fails
+# Exits non-zero if any step failed; prints a summary with timings.
+. "$(dirname "$0")/lib.sh"
+
+debug=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--no-debug) debug=0; shift ;;
+	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+	*) qm_die "unknown argument: $1" ;;
+	esac
+done
+
+T0=$(qm_now)
+declare -a STEPS=()
+failed=0
+step() {
+	local name=$1; shift
+	local t0 rc
+	t0=$(qm_now)
+	qm_log "=== $name"
+	"$@"
+	rc=$?
+	STEPS+=("$(printf '%-34s %-4s %7ss' "$name" "$([ $rc = 0 ] && echo ok || echo FAIL)" "$(qm_elapsed "$t0")")")
+	[ $rc = 0 ] || failed=1
+	return $rc
+}
+finish() {
+	echo
+	qm_log "summary (total $(qm_elapsed "$T0") s)"
+	printf '  %s\n' "${STEPS[@]}"
+	for l in lean debug; do
+		[ -f "$QM_RESULTS/$l/summary.txt" ] && sed "s/^/  [$l] /" "$QM_RESULTS/$l/summary.txt"
+	done
+	if [ $failed != 0 ]; then
+		qm_log "RESULT: FAILED"
+		exit 1
+	fi
+	qm_log "RESULT: all passed"
+}
+trap finish EXIT
+set +e
+
+step "host setup" "$QM_ROOT/scripts/setup-host.sh" || exit 1
+rm -rf "$QM_RESULTS"; mkdir -p "$QM_RESULTS"
+step "host unit tests" "$QM_VENV/bin/python" -m pytest -p no:cacheprovider -q \
+	"$QM_ROOT/tools/qctl/tests" "$QM_ROOT/scripts/tests"
+step "fetch base" "$QM_ROOT/scripts/fetch-base.sh" >/dev/null || exit 1
+step "apply series" "$QM_ROOT/scripts/apply.sh" || exit 1
+step "export round trip" "$QM_ROOT/scripts/export.sh" --check
+step "generated netlink in sync" "$QM_ROOT/scripts/check-genl.sh"
+step "checkpatch --strict" "$QM_ROOT/scripts/checkpatch.sh"
+
+if step "build lean kernel" "$QM_ROOT/scripts/build-kernel.sh" --lane lean >/dev/null; then
+	step "VM lean: selftests + floor" "$QM_ROOT/scripts/vm-run.sh" --lane lean --timeout 2400 -- \
+		"$QM_ROOT/selftests/run-in-vm.sh" --suite all
+fi
+if [ $debug = 1 ]; then
+	if step "build debug kernel" "$QM_ROOT/scripts/build-kernel.sh" --lane debug >/dev/null; then
+		step "VM debug: kernel-facing tests" "$QM_ROOT/scripts/vm-run.sh" --lane debug --mem 4096 --timeout 2400 -- \
+			"$QM_ROOT/selftests/run-in-vm.sh" --suite qmgmt -- -m "not slow"
+	fi
+fi

@@ -1,0 +1,1 @@
+"""Helpers for the qmgmt selftests, which run as root inside the VM."""

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Runs INSIDE the VM (booted by scripts/vm-run.sh): the qmgmt pytest suite,
+# then the upstream regression floor, then a dmesg splat check.
+#
+#   run-in-vm.sh [--suite all|qmgmt|upstream] [-- PYTEST_ARGS...]
+#
+# Reports go to $QM_RESULTS/$QM_LANE/: junit.xml, pytest.log, upstream.txt,
+# dmesg.txt, summary.txt.  Exit status is non-zero on any failure.
+set -u
+suite=all
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--suite) suite=$2; shift 2 ;;
+	--) shift; break ;;
+	*) break ;;
+	esac
+done
+: "${QM_ROOT:?}" "${QM_RESULTS:?}" "${QM_VENV:?}" "${QM_KDIR:?}" "${QM_LANE:=lean}"
+out=$QM_RESULTS/$QM_LANE
+mkdir -p "$out"
+rm -f "$out"/{junit.xml,pytest.log,upstream.txt,dmesg.txt,summary.txt}
+py=$QM_VENV/bin/python
+export PATH=$QM_VENV/bin:$PATH:/usr/sbin:/sbin
+export PYTHONDONTWRITEBYTECODE=1
+
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+modprobe netdevsim || { echo "FATAL: cannot load netdevsim" | tee "$out/summary.txt"; exit 1; }
+dmesg > "$out/dmesg-boot.txt"
+dmesg -C
+
+rc=0
+summary() { echo "$*" | tee -a "$out/summary.txt"; }
+summary "kernel: $(uname -r) lane: $QM_LANE"
+
+if [ "$suite" = all ] || [ "$suite" = qmgmt ]; then
+	cd "$QM_ROOT/selftests" || exit 1
+	"$py" -m pytest -p no:cacheprovider -rfE --junitxml="$out/junit.xml" "$@" . 2>&1 |
+		tee "$out/pytest.log"
+	prc=${PIPESTATUS[0]}
+	# 5 = no tests collected: that is a failure too
+	[ "$prc" = 0 ] || rc=1
+	summary "qmgmt selftests: $(tail -1 "$out/pytest.log") (rc $prc)"
+fi
+
+if [ "$suite" = all ] || [ "$suite" = upstream ]; then
+	pass=0 fail=0 skip=0
+	while read -r dir t; do
+		case "$dir" in ''|'#'*) continue ;; esac
+		cd "$QM_KDIR/tools/testing/selftests/$dir" || exit 1
+		case "$t" in
+		*.py) runner=("$py" "./$t") ;;
+		*) runner=(bash "./$t") ;;
+		esac
+		t0=$(date +%s)
+		timeout 600 "${runner[@]}" > "$out/upstream-${t}.log" 2>&1
+		trc=$?
+		secs=$(( $(date +%s) - t0 ))
+		case $trc in
+		0) res=PASS; pass=$((pass + 1)) ;;
+		4) res=SKIP; skip=$((skip + 1)) ;;
+		*) res=FAIL; fail=$((fail + 1)); rc=1
+		   tail -20 "$out/upstream-${t}.log" ;;
+		esac
+		printf '%-5s %-40s rc=%-3s %ss\n' "$res" "$dir/$t" "$trc" "$secs" | tee -a "$out/upstream.txt"
+	done < "$QM_ROOT/selftests/upstream-floor.txt"
+	summary "upstream floor: $pass passed, $fail failed, $skip skipped"
+fi
+
+# Any kernel splat fails the run, on either lane.
+if [ -e /sys/kernel/debug/kmemleak ]; then
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 1
+	echo scan > /sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak > "$out/kmemleak.txt"
+	if [ -s "$out/kmemleak.txt" ]; then
+		summary "kmemleak: $(grep -c 'unreferenced object' "$out/kmemleak.txt") leaks"
+		rc=1
+	fi
+fi
+dmesg > "$out/dmesg.txt"
+if grep -nE 'WARNING:|BUG:|KASAN|UBSAN|possible circular locking|possible recursive locking|refcount_t:|unregister_netdevice: waiting|Oops|general protection|ref_tracker: .*leaked|inconsistent lock state|suspicious RCU usage' "$out/dmesg.txt"; then
+	summary "dmesg: kernel splat found (see $out/dmesg.txt)"
+	rc=1
+else
+	summary "dmesg: clean"
+fi
+exit $rc
