@@ -17,6 +17,7 @@ py=$QM_VENV/bin/python
 cd "$KDIR"
 if [ $fix = 1 ]; then
 	PATH=$(dirname "$py"):$PATH tools/net/ynl/ynl-regen.sh -f
+	cp Documentation/netlink/specs/netdev.yaml "$QM_ROOT/tools/qctl/qctl/specs/netdev.yaml"
 	exit 0
 fi
 mapfile -t specs < <( { echo Documentation/netlink/specs/netdev.yaml;
@@ -39,6 +40,11 @@ for f in $(git grep --files-with-matches '^/\* YNL-GEN \(kernel\|uapi\|user\)');
 	fi
 	n=$((n + 1))
 done
+# qctl ships a copy of the spec; it must be the patched tree's.
+if ! cmp -s Documentation/netlink/specs/netdev.yaml "$QM_ROOT/tools/qctl/qctl/specs/netdev.yaml"; then
+	echo "DRIFT: tools/qctl/qctl/specs/netdev.yaml differs from the patched tree's netdev.yaml"
+	bad=1
+fi
 [ $n -gt 0 ] || qm_die "found no generated files for ${specs[*]}"
 [ $bad = 0 ] || qm_die "generated netlink code drifted from its spec; run scripts/check-genl.sh --fix in the tree and export"
 qm_log "generated netlink code in sync ($n files from ${#specs[@]} spec(s))"

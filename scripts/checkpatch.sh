@@ -11,7 +11,7 @@ ign="--ignore FILE_PATH_CHANGES"
 gen_re='^diff --git a/(net/core/netdev-genl-gen\.[ch]|(tools/)?include/uapi/linux/netdev\.h|tools/net/ynl/generated/.*) '
 for p in $(grep -v '^#' "$QM_ROOT/patches/series" 2>/dev/null); do
 	filtered=$(mktemp)
-	awk -v re="$gen_re" '/^diff --git /{skip = ($0 ~ re)} !skip' \
+	GEN_RE=$gen_re awk '/^diff --git /{skip = ($0 ~ ENVIRON["GEN_RE"])} !skip' \
 		"$QM_ROOT/patches/$p" > "$filtered"
 	out=$(cd "$KDIR" && $cp --strict --no-tree --quiet $ign "$filtered" 2>&1) ||
 		{ echo "$out"; echo "checkpatch: $p"; bad=1; }

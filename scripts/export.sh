@@ -57,7 +57,7 @@ for c in $(g rev-list --reverse refs/qmgmt/overlay..HEAD); do
 	if g diff --quiet "$c^" "$c" -- . "${excl[@]}"; then
 		continue
 	fi
-	p=$(g format-patch -q --zero-commit --no-signature -N -k --start-number \
+	p=$(g format-patch --zero-commit --no-signature -N -k --start-number \
 		"$(( $(wc -l < "$out/patches/series.tmp") + 1 ))" \
 		-o "$out/patches" -1 "$c" -- . "${excl[@]}")
 	basename "$p" >> "$out/patches/series.tmp"
@@ -76,5 +76,5 @@ if [ $check = 1 ]; then
 	fi
 	qm_log "round trip clean: apply -> export gives no diff"
 else
-	qm_log "exported ${#new[@]} new files to kernel/, $(grep -vc '^#' "$out/patches/series") patches to patches/"
+	qm_log "exported ${#new[@]} new files to kernel/, $(grep -vc "^#" "$out/patches/series") patches to patches/"
 fi

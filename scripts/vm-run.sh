@@ -26,6 +26,7 @@ out=$QM_WORK/build-$lane
 bz=$out/arch/x86/boot/bzImage
 [ -f "$bz" ] || qm_die "no $lane kernel at $bz; run scripts/build-kernel.sh --lane $lane"
 vng=$QM_VENV/bin/vng
+export PATH=$QM_VENV/bin:$PATH
 [ -x "$vng" ] || qm_die "virtme-ng missing at $vng; run scripts/setup-host.sh"
 command -v udevadm >/dev/null ||
 	qm_die "udev is not installed on the host; virtme-ng-init then loses the guest's console I/O (apt-get install udev)"

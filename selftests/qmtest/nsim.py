@@ -36,6 +36,9 @@ class NetdevSim:
         self.queues = queues
         write_file(f"{BUS}/new_device", f"{self.dev_id} 1 {queues}")
         self.sysdir = f"{BUS}/devices/netdevsim{self.dev_id}"
+        wait_for(self._find_ifname, what=f"netdevsim{self.dev_id} netdev")
+        # udev in the guest renames ports (eniXnpY); wait until it is done
+        cmd(["udevadm", "settle", "--timeout=10"], check=False)
         self.ifname: str = wait_for(self._find_ifname, what=f"netdevsim{self.dev_id} netdev")
         self.ns: str | None = None
         if ns:

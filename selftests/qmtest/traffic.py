@@ -21,8 +21,9 @@ def dev_mac(ifname: str, ns: str | None = None) -> str:
 def pin_tx_queue(ifname: str, queue: int, ns: str | None = None) -> None:
     """Steer every frame leaving ifname to TX queue `queue` (tc skbedit)."""
     cmd(["tc", "qdisc", "replace", "dev", ifname, "clsact"], ns=ns)
-    cmd(["tc", "filter", "replace", "dev", ifname, "egress", "pref", "1",
-         "handle", "1", "matchall", "action", "skbedit",
+    cmd(["tc", "filter", "del", "dev", ifname, "egress"], ns=ns, check=False)
+    cmd(["tc", "filter", "add", "dev", ifname, "egress", "pref", "1",
+         "matchall", "action", "skbedit",
          "queue_mapping", str(queue)], ns=ns)
 
 

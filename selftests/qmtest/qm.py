@@ -1,0 +1,76 @@
+"""qmgmt-specific helpers: the qctl client under test, state snapshots."""
+from __future__ import annotations
+
+import errno
+from typing import Any, Callable
+
+import pytest
+
+from qctl import KernelError, Netdev
+
+from .nsim import NetdevSim
+from .utils import cmd
+
+
+def netdev(ns: str | None = None) -> Netdev:
+    return Netdev(netns=ns)
+
+
+def queue_ids(nd: Netdev, dev: NetdevSim) -> dict[str, list[int]]:
+    res: dict[str, list[int]] = {"rx": [], "tx": []}
+    for q in nd.queues(dev.ifindex):
+        res[q.type].append(q.id)
+    return res
+
+
+def dynamic_ids(nd: Netdev, dev: NetdevSim) -> dict[str, list[int]]:
+    res: dict[str, list[int]] = {"rx": [], "tx": []}
+    for q in nd.queues(dev.ifindex):
+        if q.dynamic:
+            res[q.type].append(q.id)
+    return res
+
+
+def snapshot(nd: Netdev, dev: NetdevSim) -> dict[str, Any]:
+    """Everything a refusal must leave untouched."""
+    return {
+        "queues": [q.to_json() for q in nd.queues(dev.ifindex)],
+        "sysfs": dev.sysfs_queues(),
+        "ethtool": dev.ethtool_channels(),
+        "nsim": dev.debugfs_read("queues/state").splitlines(),
+    }
+
+
+def expect_refusal(fn: Callable[[], Any], code: int, *, nd: Netdev,
+                   dev: NetdevSim | None, extack_has: str = "") -> KernelError:
+    """fn() must fail with errno `code` and an extack; state must not change."""
+    before = snapshot(nd, dev) if dev else None
+    with pytest.raises(KernelError) as ei:
+        fn()
+    e = ei.value
+    assert e.code == code, f"expected {errno.errorcode[code]}, got {e.errno_name}: {e}"
+    assert e.extack, f"no extack message for {e.errno_name}"
+    assert extack_has in e.extack, f"extack '{e.extack}' lacks '{extack_has}'"
+    if dev:
+        assert snapshot(nd, dev) == before
+    return e
+
+
+def nsim_state(dev: NetdevSim) -> dict[tuple[str, int], dict[str, str]]:
+    """Parse ports/0/queues/state of netdevsim."""
+    res: dict[tuple[str, int], dict[str, str]] = {}
+    for line in dev.debugfs_read("queues/state").splitlines():
+        f = line.split()
+        entry = {"state": f[2], "origin": f[3]}
+        for kv in f[4:]:
+            k, v = kv.split("=")
+            entry[k] = v
+        res[(f[0], int(f[1]))] = entry
+    return res
+
+
+def ip_link_numqueues(dev: NetdevSim) -> tuple[int, int]:
+    import json
+    info = json.loads(cmd(["ip", "-j", "-d", "link", "show", "dev", dev.ifname],
+                          ns=dev.ns).stdout)[0]
+    return int(info["num_rx_queues"]), int(info["num_tx_queues"])
