@@ -295,7 +295,7 @@ def test_notifications_in_order(dev2, nd):
         with netdev() as mon:
             mon.client.subscribe("mgmt")
             ready.set()
-            for name, attrs in mon.client.notifications(timeout=5):
+            for name, attrs in mon.client.notifications(timeout=60):
                 if attrs.get("ifindex") == dev2.ifindex and name.startswith("queue-"):
                     events.append((name, attrs["type"], attrs["id"], attrs.get("dynamic", False)))
                 if len(events) == 6:
@@ -310,7 +310,7 @@ def test_notifications_in_order(dev2, nd):
     nd.free(dev2.ifindex, "rx", a.id)
     nd.free(dev2.ifindex, "tx", b.id)
     nd.free(dev2.ifindex, "rx", c.id)
-    t.join(10)
+    t.join(120)
     assert events == [
         ("queue-add-ntf", "rx", 2, True), ("queue-add-ntf", "tx", 6, True),
         ("queue-add-ntf", "rx", 3, True), ("queue-del-ntf", "rx", 2, True),

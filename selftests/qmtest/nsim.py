@@ -63,6 +63,9 @@ class NetdevSim:
         self.ifindex = self._read_ifindex()
 
     def up(self) -> None:
+        """Bring the port up with IPv6 off, so the stack sends nothing on
+        its own (router solicitations would land on random queues)."""
+        cmd(["sysctl", "-qw", f"net.ipv6.conf.{self.ifname}.disable_ipv6=1"], ns=self.ns)
         cmd(["ip", "link", "set", self.ifname, "up"], ns=self.ns)
 
     def exists(self) -> bool:

@@ -463,10 +463,10 @@ int netdev_queue_free(struct net_device *dev, enum netdev_queue_type type,
 
 	if (new_real != real)
 		bitmap_clear(qm->hole[type], new_real, real - new_real);
+	/* The notification describes the queue that went away. */
+	netdev_nl_queue_notify(dev, type, id, NETDEV_CMD_QUEUE_DEL_NTF);
 	clear_bit(id, qm->dyn[type]);
 	qm->ndyn[type]--;
-
-	netdev_nl_queue_notify(dev, type, id, NETDEV_CMD_QUEUE_DEL_NTF);
 	return 0;
 
 err_restore:
