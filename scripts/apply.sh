@@ -33,6 +33,7 @@ if ! g diff --quiet HEAD -- || ! g diff --cached --quiet HEAD --; then
 	qm_die "$KDIR has uncommitted changes; commit them and run scripts/export.sh, or 'git -C $KDIR stash'"
 fi
 
+mkdir -p "$QM_WORK"
 idx=$(mktemp "$QM_WORK/index.XXXXXX")
 trap 'rm -f "$idx"' EXIT
 export GIT_INDEX_FILE=$idx

@@ -17,6 +17,7 @@ while [ $# -gt 0 ]; do
 done
 g() { git -C "$KDIR" -c user.name=qmgmt -c user.email=qmgmt@localhost "$@"; }
 g diff --quiet HEAD -- || qm_die "$KDIR has uncommitted changes"
+mkdir -p "$QM_WORK"
 wt=$(mktemp -d "$QM_WORK/squash.XXXXXX")
 trap 'g worktree remove --force "$wt" >/dev/null 2>&1; rm -rf "$wt"' EXIT
 g worktree add -q --detach "$wt" HEAD

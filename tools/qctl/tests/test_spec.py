@@ -1,0 +1,144 @@
+"""Spec loading and id derivation (pure logic, no kernel)."""
+from __future__ import annotations
+
+import os
+import re
+import textwrap
+
+import pytest
+
+from qctl.errors import SpecError
+from qctl.spec import BUNDLED_SPEC, load_spec
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return load_spec()
+
+
+def test_stock_ids_unchanged(spec):
+    # 6.12's numbering must not move: binary compatibility
+    want = {"dev-get": 1, "dev-add-ntf": 2, "page-pool-get": 5, "queue-get": 10,
+            "napi-get": 11, "qstats-get": 12, "bind-rx": 13}
+    assert {k: spec.op(k).value for k in want} == want
+    q = spec.attr_set("queue")
+    assert [q[n].value for n in ("id", "ifindex", "type", "napi-id", "dmabuf")] == [1, 2, 3, 4, 5]
+    assert spec.attr_set("qstats")["rx-packets"].value == 8
+
+
+def test_qmgmt_ids_skip_upstream_reservations(spec):
+    assert spec.op("queue-alloc").value == 17          # 14-16 are upstream's
+    assert spec.op("queue-free").value == 18
+    assert spec.op("queue-add-ntf").value == 19
+    assert spec.op("queue-del-ntf").value == 20
+    assert spec.attr_set("queue")["dynamic"].value == 9  # 6-8 are upstream's
+    assert not {6, 7, 8} & set(spec.attr_set("queue").by_value)
+    assert "admin-perm" in spec.op("queue-alloc").flags
+    assert "admin-perm" in spec.op("queue-free").flags
+    assert spec.op("queue-add-ntf").mcgrp == "mgmt"
+    assert spec.op("queue-add-ntf").attr_set == "queue"
+
+
+def test_every_queue_attribute_documented(spec):
+    for a in spec.attr_set("queue").by_name.values():
+        assert a.doc.strip(), f"queue attribute {a.name} has no doc"
+    for name in ("queue-alloc", "queue-free", "queue-add-ntf", "queue-del-ntf"):
+        assert spec.op(name).doc.strip()
+
+
+def test_subset_reuses_parent_ids(spec):
+    qid = spec.attr_set("queue-id")
+    assert qid["id"].value == 1 and qid["type"].value == 3
+
+
+def test_enums(spec):
+    assert spec.enums["queue-type"].by_name == {"rx": 0, "tx": 1}
+    assert spec.enums["qstats-scope"].kind == "flags"
+    assert spec.enums["qstats-scope"].by_name["queue"] == 1
+
+
+def test_ids_match_generated_uapi_header():
+    """The spec numbering equals what ynl-gen-c put in the patched UAPI."""
+    spec = load_spec()
+    text = ""
+    patches = os.path.join(ROOT, "patches")
+    for p in sorted(os.listdir(patches)):
+        if p.endswith(".patch"):
+            with open(os.path.join(patches, p), encoding="utf-8") as f:
+                text += f.read()
+    for op in ("queue-alloc", "queue-free", "queue-add-ntf", "queue-del-ntf"):
+        c = "NETDEV_CMD_" + op.upper().replace("-", "_")
+        assert re.search(rf"^\+\t{c}[ ,=]", text, re.M), f"{c} not generated"
+    m = re.search(r"^\+\tNETDEV_CMD_QUEUE_ALLOC = (\d+),", text, re.M)
+    assert m and int(m.group(1)) == spec.op("queue-alloc").value
+    m = re.search(r"^\+\tNETDEV_A_QUEUE_DYNAMIC = (\d+),", text, re.M)
+    assert m and int(m.group(1)) == spec.attr_set("queue")["dynamic"].value
+
+
+def _write(tmp_path, body: str) -> str:
+    p = tmp_path / "fam.yaml"
+    p.write_text(textwrap.dedent(body))
+    return str(p)
+
+
+def test_value_override_continues(tmp_path):
+    path = _write(tmp_path, """
+        name: fam
+        attribute-sets:
+          - name: s
+            attributes:
+              - {name: a, type: u32}
+              - {name: b, type: u32, value: 7}
+              - {name: c, type: u32}
+        operations:
+          list:
+            - {name: x, doc: x, attribute-set: s, do: {request: {attributes: [a]}}}
+            - {name: y, doc: y, value: 10, attribute-set: s, do: {request: {attributes: [a]}}}
+            - {name: z, doc: z, attribute-set: s, do: {request: {attributes: [a]}}}
+        """)
+    s = load_spec(path)
+    assert [s.attr_set("s")[n].value for n in "abc"] == [1, 7, 8]
+    assert [s.op(n).value for n in "xyz"] == [1, 10, 11]
+
+
+def test_duplicate_ids_rejected(tmp_path):
+    path = _write(tmp_path, """
+        name: fam
+        attribute-sets:
+          - name: s
+            attributes:
+              - {name: a, type: u32, value: 2}
+              - {name: b, type: u32, value: 2}
+        """)
+    with pytest.raises(SpecError, match="used twice"):
+        load_spec(path)
+
+
+def test_unknown_subset_parent_rejected(tmp_path):
+    path = _write(tmp_path, """
+        name: fam
+        attribute-sets:
+          - name: s
+            subset-of: nope
+            attributes:
+              - {name: a}
+        """)
+    with pytest.raises(SpecError, match="unknown"):
+        load_spec(path)
+
+
+def test_missing_and_bad_spec(tmp_path):
+    with pytest.raises(SpecError, match="cannot read"):
+        load_spec(str(tmp_path / "missing.yaml"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed")
+    with pytest.raises(SpecError, match="not valid YAML"):
+        load_spec(str(bad))
+    with pytest.raises(SpecError, match="not in the netdev spec"):
+        load_spec().op("no-such-op")
+
+
+def test_bundled_spec_is_a_file():
+    assert os.path.isfile(BUNDLED_SPEC)
