@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Benchmark (not a test): queue-alloc/free against ethtool -L, in the VM.
+
+  scripts/vm-run.sh -- selftests/bench/run-in-vm.sh
+
+Figures, all from one run on one netdevsim pair:
+  1. latency of an alloc+free pair (qctl library) against an ethtool -L
+     +1/-1 pair (ethtool netlink, in-process via the tree's ynl) on the same
+     device: median, p90 and the ratio of medians;
+  2. packets lost on an untouched queue while each of them runs, with
+     traffic pinned to queue 1 of the pair;
+  3. op rate of qctl's library call (Netdev.queue: name resolution + do)
+     against its raw spec-driven client and against a hand-built
+     queue-get request on a bare netlink socket.
+Results go to stdout and to $QM_RESULTS/bench.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import struct
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from qmtest import ynl  # noqa: E402
+from qmtest.nsim import NetdevSim  # noqa: E402
+from qmtest.qm import netdev, nsim_state  # noqa: E402
+from qmtest.traffic import dev_mac, pin_tx_queue, send_frames  # noqa: E402
+from qmtest.utils import cmd, wait_for  # noqa: E402
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
+
+
+class Traffic:
+    """Frames from a to b pinned to TX queue 1, counted at both ends."""
+
+    def __init__(self, a: NetdevSim, b: NetdevSim) -> None:
+        self.a, self.b = a, b
+        self.stop = threading.Event()
+        self.sent = 0
+        self.t = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        dst = dev_mac(self.b.ifname)
+        while not self.stop.is_set():
+            self.sent += send_frames(self.a.ifname, dst, 8)
+            time.sleep(0.002)
+
+    def rx1(self) -> int:
+        return int(nsim_state(self.b)[("rx", 1)]["packets"])
+
+    def __enter__(self) -> "Traffic":
+        self.base_rx = self.rx1()
+        self.t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.t.join()
+
+    def lost(self) -> int:
+        want = self.base_rx + self.sent
+        try:
+            wait_for(lambda: self.rx1() >= want, timeout=10, what="drain")
+        except TimeoutError:
+            pass
+        return want - self.rx1()
+
+
+def bench_reconfig(nd, ethnl, a, b, n: int) -> dict:
+    ifx = b.ifindex
+    res = {}
+    with Traffic(a, b) as tr:
+        lat = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            q = nd.alloc(ifx, "rx")
+            nd.free(ifx, "rx", q.id)
+            lat.append(time.perf_counter() - t0)
+    res["alloc_free"] = {"median_ms": statistics.median(lat) * 1e3,
+                         "p90_ms": pct(lat, 0.9) * 1e3, "sent": tr.sent,
+                         "lost_on_queue_1": tr.lost()}
+    with Traffic(a, b) as tr:
+        lat = []
+        hdr = {"header": {"dev-index": ifx}}
+        for _ in range(n):
+            t0 = time.perf_counter()
+            ethnl.channels_set({**hdr, "combined-count": 3})
+            ethnl.channels_set({**hdr, "combined-count": 2})
+            lat.append(time.perf_counter() - t0)
+    res["ethtool_L"] = {"median_ms": statistics.median(lat) * 1e3,
+                        "p90_ms": pct(lat, 0.9) * 1e3, "sent": tr.sent,
+                        "lost_on_queue_1": tr.lost()}
+    res["ratio_ethtool_over_alloc"] = (res["ethtool_L"]["median_ms"] /
+                                       res["alloc_free"]["median_ms"])
+    return res
+
+
+def raw_queue_get(famid: int, ifx: int, n: int) -> float:
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 16)
+    s.setsockopt(270, 10, 1)
+    s.bind((0, 0))
+    attrs = (struct.pack("HHI", 8, 2, ifx) + struct.pack("HHI", 8, 3, 0) +
+             struct.pack("HHI", 8, 1, 0))
+    body = struct.pack("BBH", 10, 1, 0) + attrs
+    t0 = time.perf_counter()
+    for seq in range(n):
+        s.send(struct.pack("IHHII", 16 + len(body), famid, 1 | 4, seq, 0) + body)
+        while True:     # reply, then ack
+            d = s.recv(8192)
+            if struct.unpack_from("H", d, 4)[0] == 2:
+                break
+    s.close()
+    return n / (time.perf_counter() - t0)
+
+
+def bench_rate(nd, dev: NetdevSim, n: int) -> dict:
+    ifx = dev.ifindex
+    nd.queue(ifx, "rx", 0)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        nd.queue(dev.ifname, "rx", 0)
+    lib = n / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        nd.client.do("queue-get", {"ifindex": ifx, "type": "rx", "id": 0})
+    client = n / (time.perf_counter() - t0)
+    famid = nd.client._sock("queue").prid
+    raw = raw_queue_get(famid, ifx, n)
+    return {"qctl_api_ops_s": lib, "qctl_client_ops_s": client, "raw_ops_s": raw,
+            "ratio_raw_over_api": raw / lib, "ratio_raw_over_client": raw / client}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--iterations", type=int, default=40)
+    ap.add_argument("--rate-ops", type=int, default=200)
+    args = ap.parse_args()
+    a, b = NetdevSim(queues=8), NetdevSim(queues=8)
+    try:
+        a.link(b)
+        for d in (a, b):
+            d.up()
+            cmd(["ethtool", "-L", d.ifname, "combined", "2"])
+        pin_tx_queue(a.ifname, 1)
+        from qmtest.ynl import YnlFamily
+        ethnl = YnlFamily(ynl.spec_path("ethtool"))
+        with netdev() as nd:
+            out = {"kernel": os.uname().release, "iterations": args.iterations,
+                   "reconfig": bench_reconfig(nd, ethnl, a, b, args.iterations),
+                   "rate": bench_rate(nd, b, args.rate_ops)}
+    finally:
+        a.unlink()
+        a.remove()
+        b.remove()
+    print(json.dumps(out, indent=2))
+    res = os.environ.get("QM_RESULTS")
+    if res:
+        with open(os.path.join(res, "bench.json"), "w", encoding="utf-8") as f:
+            json.dump(out, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
