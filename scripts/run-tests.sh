@@ -16,7 +16,7 @@
 debug=1
 # The debug kernel runs 8-9x slower under TCG: it gets the kernel-facing core
 # of the suite (state changes, refusals, rollback, notifications, AF_XDP).
-DEBUG_TESTS='alloc_then_free or refusals or fault_injection or notifications or af_xdp or middle_free or counters_follow'
+DEBUG_TESTS='alloc_then_free or refusals or fault_injection or af_xdp or notifications'
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--no-debug) debug=0; shift ;;
