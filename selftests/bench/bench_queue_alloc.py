@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import socket
 import statistics
@@ -31,7 +32,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from qmtest import ynl  # noqa: E402
 from qmtest.nsim import NetdevSim  # noqa: E402
 from qmtest.qm import netdev, nsim_state  # noqa: E402
-from qmtest.traffic import dev_mac, pin_tx_queue, send_frames  # noqa: E402
+from qmtest.traffic import ETH_P_QMGMT, dev_mac, mac_bytes, pin_tx_queue  # noqa: E402
 from qmtest.utils import cmd, wait_for  # noqa: E402
 
 
@@ -41,31 +42,45 @@ def pct(xs: list[float], p: float) -> float:
 
 
 class Traffic:
-    """Frames from a to b pinned to TX queue 1, counted at both ends."""
+    """Frames from a to b pinned to TX queue 1, counted at both ends.
+
+    The sender is a forked process, so it is not starved by the GIL.
+    """
 
     def __init__(self, a: NetdevSim, b: NetdevSim) -> None:
         self.a, self.b = a, b
-        self.stop = threading.Event()
-        self.sent = 0
-        self.t = threading.Thread(target=self._run)
+        self.stop = multiprocessing.Event()
+        self.count = multiprocessing.Value("q", 0)
+        self.p = multiprocessing.Process(target=self._run)
 
     def _run(self) -> None:
-        dst = dev_mac(self.b.ifname)
-        while not self.stop.is_set():
-            self.sent += send_frames(self.a.ifname, dst, 8)
-            time.sleep(0.002)
+        frame = (mac_bytes(dev_mac(self.b.ifname)) + mac_bytes(dev_mac(self.a.ifname)) +
+                 struct.pack("!H", ETH_P_QMGMT) + bytes(50))
+        with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as s:
+            s.bind((self.a.ifname, 0))
+            while not self.stop.is_set():
+                for _ in range(8):
+                    s.send(frame)
+                with self.count.get_lock():
+                    self.count.value += 8
+                time.sleep(0.001)
+
+    @property
+    def sent(self) -> int:
+        return int(self.count.value)
 
     def rx1(self) -> int:
         return int(nsim_state(self.b)[("rx", 1)]["packets"])
 
     def __enter__(self) -> "Traffic":
         self.base_rx = self.rx1()
-        self.t.start()
+        self.p.start()
+        wait_for(lambda: self.sent > 0, timeout=30, what="sender to start")
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
-        self.t.join()
+        self.p.join()
 
     def lost(self) -> int:
         want = self.base_rx + self.sent
@@ -82,9 +97,10 @@ def bench_reconfig(nd, ethnl, a, b, n: int) -> dict:
     with Traffic(a, b) as tr:
         lat = []
         for _ in range(n):
+            # same client layer as the ethtool side: one netlink do each
             t0 = time.perf_counter()
-            q = nd.alloc(ifx, "rx")
-            nd.free(ifx, "rx", q.id)
+            q = nd.client.do("queue-alloc", {"ifindex": ifx, "type": "rx"})
+            nd.client.do("queue-free", {"ifindex": ifx, "type": "rx", "id": q["id"]})
             lat.append(time.perf_counter() - t0)
     res["alloc_free"] = {"median_ms": statistics.median(lat) * 1e3,
                          "p90_ms": pct(lat, 0.9) * 1e3, "sent": tr.sent,
