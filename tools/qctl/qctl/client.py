@@ -218,7 +218,12 @@ class GenlClient:
                 return
             for fd in ready:
                 set_name, sock = socks[fd]
-                for m in sock.get():
+                # Read the datagram ourselves: pyroute2's get() may keep
+                # messages in its own queue, which select() cannot see.
+                data = os.read(fd, 1 << 18)
+                for m in sock.asyncore.marshal.parse(data):
+                    if m.get("header", {}).get("error") is not None:
+                        continue
                     op = self.spec.op_by_value(m["cmd"])
                     if op is None or op.attr_set != set_name:
                         continue
