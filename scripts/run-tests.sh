@@ -46,11 +46,16 @@ finish() {
 	for l in lean debug; do
 		[ -f "$QM_RESULTS/$l/summary.txt" ] && sed "s/^/  [$l] /" "$QM_RESULTS/$l/summary.txt"
 	done
+	local nok nfail
+	nok=$(printf '%s\n' "${STEPS[@]}" | grep -c ' ok ')
+	nfail=$(printf '%s\n' "${STEPS[@]}" | grep -c ' FAIL ')
 	if [ $failed != 0 ]; then
 		qm_log "RESULT: FAILED"
+		echo "steps: $nok passed, $nfail failed"
 		exit 1
 	fi
 	qm_log "RESULT: all passed"
+	echo "steps: $nok passed, $nfail failed"
 }
 trap finish EXIT
 set +e
