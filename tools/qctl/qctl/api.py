@@ -136,9 +136,11 @@ class Netdev:
         return Queue(ifindex=int(rsp["ifindex"]), type=str(rsp["type"]), id=int(rsp["id"]),
                      dynamic=True)
 
-    def free(self, dev: str | int, qtype: str, qid: int) -> None:
-        self.client.do("queue-free", {"ifindex": self.resolve(dev),
-                                      "type": check_type(qtype), "id": qid})
+    def free(self, dev: str | int, qtype: str, qid: int) -> Queue:
+        """Release a queue from alloc(); returns the queue that went away."""
+        ifindex = self.resolve(dev)
+        self.client.do("queue-free", {"ifindex": ifindex, "type": check_type(qtype), "id": qid})
+        return Queue(ifindex=ifindex, type=qtype, id=qid, dynamic=True)
 
     def qstats(self, dev: str | int, per_queue: bool = False) -> list[dict[str, Any]]:
         req: dict[str, Any] = {"ifindex": self.resolve(dev)}

@@ -67,10 +67,9 @@ def alloc(c: Ctx, dev: str, qtype: str, qid: int | None) -> None:
 @pass_ctx
 def free(c: Ctx, dev: str, qid: int, qtype: str) -> None:
     """Free dynamically allocated queue ID of DEV."""
-    c.nd.free(dev, qtype, qid)
-    ifindex = c.nd.resolve(dev)
-    c.out({"ifindex": ifindex, "type": qtype, "id": qid, "freed": True},
-          f"freed {qtype} queue {qid} on {dev}")
+    q = c.nd.free(dev, qtype, qid)
+    c.out({"ifindex": q.ifindex, "type": q.type, "id": q.id, "freed": True},
+          f"freed {q.type} queue {q.id} on {dev}")
 
 
 @cli.command()

@@ -39,10 +39,12 @@ class FakeNetdev:
             raise self.fail
         return Queue(5, qtype, 2 if qid is None else qid, None, True)
 
-    def free(self, dev: str, qtype: str, qid: int) -> None:
+    def free(self, dev: str, qtype: str, qid: int) -> Queue:
+        ifindex = self.resolve(dev)
         self.calls.append(("free", dev, qtype, qid))
         if self.fail:
             raise self.fail
+        return Queue(ifindex, qtype, qid, None, True)
 
 
 @pytest.fixture
