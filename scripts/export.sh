@@ -57,7 +57,12 @@ for c in $(g rev-list --reverse refs/qmgmt/overlay..HEAD); do
 	if g diff --quiet "$c^" "$c" -- . "${excl[@]}"; then
 		continue
 	fi
-	p=$(g format-patch --zero-commit --no-signature -N -k --start-number \
+	# Pin everything that shapes the patch text: git scales the abbreviated
+	# hash length with its (estimated) object count, so without core.abbrev
+	# two fresh trees can export different "index" lines.
+	p=$(g -c core.abbrev=12 -c diff.algorithm=myers -c diff.noprefix=false \
+		-c diff.mnemonicPrefix=false -c diff.renames=true \
+		format-patch --zero-commit --no-signature -N -k --start-number \
 		"$(( $(wc -l < "$out/patches/series.tmp") + 1 ))" \
 		-o "$out/patches" -1 "$c" -- . "${excl[@]}")
 	basename "$p" >> "$out/patches/series.tmp"
