@@ -20,6 +20,11 @@
  * below netdev_queue_num_static()) are never holes and cannot be freed
  * here; ethtool -L owns them and is refused while dynamic queues exist.
  *
+ * Queues of a slice (see netdev_slice.c) go through the same two calls:
+ * the slice's ndo_queue_alloc()/ndo_queue_free() are the core's own and
+ * take or give back a parent queue, and the parent's RX steering is
+ * updated around the moment the slice queue becomes (or stops being) live.
+ *
  * Locking: all writers hold rtnl_lock.  Lock order is rtnl_lock, then any
  * driver lock taken inside the ndo; the ndos must not take rtnl_lock.  The
  * data path reads dev->qmgmt and its bitmaps locklessly; the structure is
@@ -105,6 +110,26 @@ bool netdev_queue_is_dynamic(const struct net_device *dev,
 EXPORT_SYMBOL_GPL(netdev_queue_is_dynamic);
 
 /**
+ * netdev_queue_is_owned() - is this live queue owned by a slice?
+ * @dev:	network device (a slice's parent)
+ * @type:	queue type
+ * @id:		queue index
+ *
+ * The device's own traffic and steering must stay off an owned queue: it
+ * carries the slice's frames only.  Safe to call from the data path.
+ *
+ * Return: true if @id is live and lent to a slice of @dev.
+ */
+bool netdev_queue_is_owned(const struct net_device *dev,
+			   enum netdev_queue_type type, unsigned int id)
+{
+	const struct netdev_qmgmt *qm = READ_ONCE(dev->qmgmt);
+
+	return qm && id < qm_num(dev, type) && test_bit(id, qm->owned[type]);
+}
+EXPORT_SYMBOL_GPL(netdev_queue_is_owned);
+
+/**
  * netdev_queue_num_live() - number of live queues of a type
  * @dev:	network device
  * @type:	queue type
@@ -178,8 +203,8 @@ EXPORT_SYMBOL_GPL(netdev_qmgmt_channels_busy);
  * @index:	queue picked by the stack or the driver
  *
  * Called from the transmit path after the queue index was capped to
- * real_num_tx_queues.  A hole is folded onto the static queues, which are
- * always live.
+ * real_num_tx_queues.  A hole, or a queue a slice owns, is folded onto the
+ * static queues, which are always live and never owned.
  *
  * Return: a live TX queue index.
  */
@@ -187,12 +212,34 @@ u16 netdev_qmgmt_tx_fixup(const struct net_device *dev, u16 index)
 {
 	const struct netdev_qmgmt *qm = READ_ONCE(dev->qmgmt);
 
-	if (likely(!qm || !test_bit(index, qm->hole[NETDEV_QUEUE_TYPE_TX])))
+	if (likely(!qm || (!test_bit(index, qm->hole[NETDEV_QUEUE_TYPE_TX]) &&
+			   !test_bit(index, qm->owned[NETDEV_QUEUE_TYPE_TX]))))
 		return index;
 	return index % max(qm->nstatic[NETDEV_QUEUE_TYPE_TX], 1U);
 }
 
-static struct netdev_qmgmt *qm_get(struct net_device *dev)
+static void qm_free(struct netdev_qmgmt *qm)
+{
+	int t;
+
+	for (t = 0; t < NETDEV_QMGMT_NTYPES; t++) {
+		bitmap_free(qm->dyn[t]);
+		bitmap_free(qm->hole[t]);
+		bitmap_free(qm->owned[t]);
+	}
+	ida_destroy(&qm->slice_ida);
+	kfree(qm);
+}
+
+/**
+ * netdev_qmgmt_get() - the queue bookkeeping of a device, allocated on demand
+ * @dev:	network device
+ *
+ * Caller holds rtnl_lock.
+ *
+ * Return: the bookkeeping, or NULL if it could not be allocated.
+ */
+struct netdev_qmgmt *netdev_qmgmt_get(struct net_device *dev)
 {
 	struct netdev_qmgmt *qm = dev->qmgmt;
 	int t;
@@ -203,10 +250,13 @@ static struct netdev_qmgmt *qm_get(struct net_device *dev)
 	qm = kzalloc(sizeof(*qm), GFP_KERNEL);
 	if (!qm)
 		return NULL;
+	INIT_LIST_HEAD(&qm->slices);
+	ida_init(&qm->slice_ida);
 	for (t = 0; t < NETDEV_QMGMT_NTYPES; t++) {
 		qm->dyn[t] = bitmap_zalloc(qm_num(dev, t), GFP_KERNEL);
 		qm->hole[t] = bitmap_zalloc(qm_num(dev, t), GFP_KERNEL);
-		if (!qm->dyn[t] || !qm->hole[t])
+		qm->owned[t] = bitmap_zalloc(qm_num(dev, t), GFP_KERNEL);
+		if (!qm->dyn[t] || !qm->hole[t] || !qm->owned[t])
 			goto err_free;
 	}
 	/* Pairs with READ_ONCE(dev->qmgmt) on the data path. */
@@ -214,11 +264,7 @@ static struct netdev_qmgmt *qm_get(struct net_device *dev)
 	return qm;
 
 err_free:
-	for (t = 0; t < NETDEV_QMGMT_NTYPES; t++) {
-		bitmap_free(qm->dyn[t]);
-		bitmap_free(qm->hole[t]);
-	}
-	kfree(qm);
+	qm_free(qm);
 	return NULL;
 }
 
@@ -231,16 +277,13 @@ err_free:
 void netdev_qmgmt_release(struct net_device *dev)
 {
 	struct netdev_qmgmt *qm = dev->qmgmt;
-	int t;
 
 	if (!qm)
 		return;
+	/* Slices are torn down when either end unregisters. */
+	WARN_ON_ONCE(qm->slice || !list_empty(&qm->slices));
 	dev->qmgmt = NULL;
-	for (t = 0; t < NETDEV_QMGMT_NTYPES; t++) {
-		bitmap_free(qm->dyn[t]);
-		bitmap_free(qm->hole[t]);
-	}
-	kfree(qm);
+	qm_free(qm);
 }
 
 static int qm_check_dev(struct net_device *dev, enum netdev_queue_type type,
@@ -345,7 +388,7 @@ int netdev_queue_alloc(struct net_device *dev, enum netdev_queue_type type,
 		return -EBUSY;
 	}
 
-	qm = qm_get(dev);
+	qm = netdev_qmgmt_get(dev);
 	if (!qm)
 		return -ENOMEM;
 	if (!qm->ndyn[NETDEV_QUEUE_TYPE_RX] && !qm->ndyn[NETDEV_QUEUE_TYPE_TX]) {
@@ -378,6 +421,21 @@ int netdev_queue_alloc(struct net_device *dev, enum netdev_queue_type type,
 	set_bit(ret, qm->dyn[type]);
 	qm->ndyn[type]++;
 
+	/* A slice's new rx queue takes frames only once it is live. */
+	if (qm->slice && type == NETDEV_QUEUE_TYPE_RX) {
+		err = netdev_slice_steer(dev, -1, extack);
+		if (err) {
+			clear_bit(ret, qm->dyn[type]);
+			qm->ndyn[type]--;
+			if (ret >= real)
+				WARN_ON_ONCE(qm_set_real(dev, type, real));
+			else
+				set_bit(ret, qm->hole[type]);
+			synchronize_net();
+			goto err_driver_free;
+		}
+	}
+
 	netdev_nl_queue_notify(dev, type, ret, NETDEV_CMD_QUEUE_ADD_NTF);
 	return ret;
 
@@ -389,6 +447,76 @@ err_driver_free:
 }
 EXPORT_SYMBOL_GPL(netdev_queue_alloc);
 
+/* Hide a live dynamic queue, let the driver free it and drop it from the
+ * books.  While the device unregisters, the real count is left alone (its
+ * sysfs queues are removed by that count) and the queue becomes a hole.
+ */
+static int qm_remove(struct net_device *dev, enum netdev_queue_type type,
+		     unsigned int id, struct netlink_ext_ack *extack)
+{
+	bool registered = dev->reg_state == NETREG_REGISTERED;
+	struct netdev_qmgmt *qm = dev->qmgmt;
+	unsigned int real, new_real;
+	int err;
+
+	real = qm_real(dev, type);
+	new_real = real;
+	if (registered && id == real - 1) {
+		new_real = id;
+		while (new_real > 1 && test_bit(new_real - 1, qm->hole[type]))
+			new_real--;
+		err = qm_set_real(dev, type, new_real);
+		if (err) {
+			NL_SET_ERR_MSG(extack, "failed to shrink the real queue count");
+			return err;
+		}
+	} else {
+		set_bit(id, qm->hole[type]);
+		if (registered && type == NETDEV_QUEUE_TYPE_TX)
+			qm_tx_hole_flush(dev, id);
+	}
+	/* No data path user of the queue may remain when the driver frees it. */
+	synchronize_net();
+
+	err = dev->queue_mgmt_ops->ndo_queue_free(dev, type, id, extack);
+	if (err)
+		goto err_restore;
+
+	if (new_real != real)
+		bitmap_clear(qm->hole[type], new_real, real - new_real);
+	/* The notification describes the queue that went away. */
+	if (registered)
+		netdev_nl_queue_notify(dev, type, id, NETDEV_CMD_QUEUE_DEL_NTF);
+	clear_bit(id, qm->dyn[type]);
+	qm->ndyn[type]--;
+	return 0;
+
+err_restore:
+	if (new_real != real)
+		WARN_ON_ONCE(qm_set_real(dev, type, real));
+	else
+		clear_bit(id, qm->hole[type]);
+	return err;
+}
+
+/**
+ * netdev_queue_release() - give back a queue a slice owned
+ * @dev:	the slice's parent
+ * @type:	queue type
+ * @id:		parent queue id, already no longer marked owned
+ *
+ * Like netdev_queue_free() without the checks a user request needs, and
+ * usable while @dev unregisters.  Caller holds rtnl_lock.
+ */
+void netdev_queue_release(struct net_device *dev, enum netdev_queue_type type,
+			  unsigned int id)
+{
+	ASSERT_RTNL();
+	if (WARN_ON_ONCE(!netdev_queue_is_dynamic(dev, type, id)))
+		return;
+	WARN_ON_ONCE(qm_remove(dev, type, id, NULL));
+}
+
 /**
  * netdev_queue_free() - free one dynamically allocated queue
  * @dev:	network device
@@ -399,16 +527,16 @@ EXPORT_SYMBOL_GPL(netdev_queue_alloc);
  * The queue is first hidden from the stack (real_num_*_queues shrinks or
  * the index becomes a hole), in-flight users are waited for, and only then
  * does the driver release it through ndo_queue_free().  Refused with
- * -EBUSY while an AF_XDP socket or a memory provider is bound to the queue.
- * On error nothing changed.  Caller holds rtnl_lock.
+ * -EBUSY while an AF_XDP socket or a memory provider is bound to the queue
+ * or a slice owns it.  On error nothing changed.  Caller holds rtnl_lock.
  *
  * Return: 0 or a negative errno.
  */
 int netdev_queue_free(struct net_device *dev, enum netdev_queue_type type,
 		      unsigned int id, struct netlink_ext_ack *extack)
 {
-	unsigned int num, real, new_real;
 	struct netdev_qmgmt *qm;
+	unsigned int num;
 	int err;
 
 	ASSERT_RTNL();
@@ -434,46 +562,26 @@ int netdev_queue_free(struct net_device *dev, enum netdev_queue_type type,
 				   qm_type_str[type], id);
 		return -EINVAL;
 	}
+	if (test_bit(id, qm->owned[type])) {
+		NL_SET_ERR_MSG_FMT(extack,
+				   "%s queue %u is owned by slice %s; free it there or delete the slice",
+				   qm_type_str[type], id,
+				   netdev_slice_owner_name(dev, type, id));
+		return -EBUSY;
+	}
 	err = qm_queue_busy(dev, type, id, extack);
 	if (err)
 		return err;
 
-	real = qm_real(dev, type);
-	new_real = real;
-	if (id == real - 1) {
-		new_real = id;
-		while (new_real > 1 && test_bit(new_real - 1, qm->hole[type]))
-			new_real--;
-		err = qm_set_real(dev, type, new_real);
-		if (err) {
-			NL_SET_ERR_MSG(extack, "failed to shrink the real queue count");
+	/* A slice's rx queue stops taking frames before it goes away. */
+	if (qm->slice && type == NETDEV_QUEUE_TYPE_RX) {
+		err = netdev_slice_steer(dev, id, extack);
+		if (err)
 			return err;
-		}
-	} else {
-		set_bit(id, qm->hole[type]);
-		if (type == NETDEV_QUEUE_TYPE_TX)
-			qm_tx_hole_flush(dev, id);
 	}
-	/* No data path user of the queue may remain when the driver frees it. */
-	synchronize_net();
-
-	err = dev->queue_mgmt_ops->ndo_queue_free(dev, type, id, extack);
-	if (err)
-		goto err_restore;
-
-	if (new_real != real)
-		bitmap_clear(qm->hole[type], new_real, real - new_real);
-	/* The notification describes the queue that went away. */
-	netdev_nl_queue_notify(dev, type, id, NETDEV_CMD_QUEUE_DEL_NTF);
-	clear_bit(id, qm->dyn[type]);
-	qm->ndyn[type]--;
-	return 0;
-
-err_restore:
-	if (new_real != real)
-		WARN_ON_ONCE(qm_set_real(dev, type, real));
-	else
-		clear_bit(id, qm->hole[type]);
+	err = qm_remove(dev, type, id, extack);
+	if (err && qm->slice && type == NETDEV_QUEUE_TYPE_RX)
+		netdev_slice_steer(dev, -1, NULL);
 	return err;
 }
 EXPORT_SYMBOL_GPL(netdev_queue_free);

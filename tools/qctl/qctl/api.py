@@ -1,10 +1,12 @@
-"""The importable qctl API: queues of a device, allocated and freed by id.
+"""The importable qctl API: queues of a device, allocated and freed by id,
+and slices of a device.
 
 Everything the CLI does goes through here, so tests and orchestrators (a
 CNI plugin, a device plugin) get the same behaviour without the CLI.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from typing import Any, Iterator
 
@@ -13,9 +15,26 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from .client import GenlClient
 from .errors import DeviceError, QctlError
+from .slices import Slice, parse_mac
 from .spec import FamilySpec
 
 QUEUE_TYPES = ("rx", "tx")
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The queue at the other end of a slice mapping (queue-get's lease)."""
+
+    ifindex: int
+    type: str
+    id: int
+    netns_id: int | None = None
+
+    @classmethod
+    def from_attrs(cls, a: dict[str, Any]) -> "Lease":
+        q = a.get("queue", {})
+        return cls(ifindex=int(a["ifindex"]), type=str(q.get("type", "")),
+                   id=int(q.get("id", -1)), netns_id=a.get("netns-id"))
 
 
 @dataclass(frozen=True)
@@ -27,6 +46,7 @@ class Queue:
     id: int
     napi_id: int | None = None
     dynamic: bool = False
+    lease: Lease | None = None
 
     @property
     def origin(self) -> str:
@@ -34,8 +54,10 @@ class Queue:
 
     @classmethod
     def from_attrs(cls, a: dict[str, Any]) -> "Queue":
+        lease = Lease.from_attrs(a["lease"]) if "lease" in a else None
         return cls(ifindex=int(a["ifindex"]), type=str(a["type"]), id=int(a["id"]),
-                   napi_id=a.get("napi-id"), dynamic=bool(a.get("dynamic", False)))
+                   napi_id=a.get("napi-id"), dynamic=bool(a.get("dynamic", False)),
+                   lease=lease)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -147,6 +169,77 @@ class Netdev:
         if per_queue:
             req["scope"] = ["queue"]
         return self.client.dump("qstats-get", req)
+
+    # --- slices ------------------------------------------------------------
+    def slice_create(self, parent: str | int, rx: int | None = None, tx: int | None = None,
+                     name: str | None = None, mac: str | None = None,
+                     max_queues: int | None = None,
+                     parent_ids: list[tuple[str, int]] | None = None,
+                     netns: str | None = None) -> Slice:
+        """Create a slice of `parent` with `rx`/`tx` queues (driver-chosen ids)
+        or the explicit parent queues `parent_ids`; move it to `netns` if given.
+
+        If the move fails the slice is deleted again: nothing is left behind.
+        """
+        req: dict[str, Any] = {"parent-ifindex": self.resolve(parent)}
+        if parent_ids:
+            req["queue"] = [{"type": check_type(t), "parent-id": i} for t, i in parent_ids]
+        else:
+            if rx is None or tx is None:
+                raise QctlError("give --rx and --tx (or explicit parent queues)")
+            req["rx-queues"] = rx
+            req["tx-queues"] = tx
+        if name is not None:
+            req["name"] = name
+        if mac is not None:
+            req["mac"] = parse_mac(mac)
+        if max_queues is not None:
+            req["max-queues"] = max_queues
+        sl = Slice.from_attrs(self.client.do("slice-create", req))
+        if netns is None:
+            return sl
+        try:
+            self._move(sl.ifindex, netns)
+        except QctlError:
+            self.client.do("slice-delete", {"ifindex": sl.ifindex})
+            raise
+        return self.slice_by_id(sl.parent_ifindex, sl.id)
+
+    def _move(self, ifindex: int, netns: str) -> None:
+        try:
+            self._rtnl().link("set", index=ifindex, net_ns_fd=netns)
+        except (NetlinkError, OSError) as e:
+            code = getattr(e, "code", None) or getattr(e, "errno", None)
+            raise DeviceError(f"cannot move ifindex {ifindex} to netns '{netns}': "
+                              f"{os.strerror(code) if code else e}") from None
+
+    def slice_by_id(self, parent: str | int, slice_id: int) -> Slice:
+        return Slice.from_attrs(self.client.do(
+            "slice-get", {"parent-ifindex": self.resolve(parent), "id": slice_id}))
+
+    def slice(self, dev: str | int) -> Slice:
+        """The slice named by its netdevice (name or ifindex) in this netns."""
+        return Slice.from_attrs(self.client.do("slice-get", {"ifindex": self.resolve(dev)}))
+
+    def slices(self, parent: str | int | None = None) -> list[Slice]:
+        """Slices of every parent here (or of one), and slices living here."""
+        req = {"parent-ifindex": self.resolve(parent)} if parent is not None else {}
+        res = [Slice.from_attrs(a) for a in self.client.dump("slice-get", req)]
+        return sorted(res, key=lambda s: (s.parent_ifindex, s.id))
+
+    def slice_delete(self, dev: str | int | None = None, parent: str | int | None = None,
+                     slice_id: int | None = None) -> Slice:
+        """Delete a slice named by its netdevice, or by parent and slice id;
+        returns what it was."""
+        if dev is not None:
+            sl = self.slice(dev)
+            self.client.do("slice-delete", {"ifindex": sl.ifindex})
+            return sl
+        if parent is None or slice_id is None:
+            raise QctlError("name the slice, or give both its parent and its id")
+        sl = self.slice_by_id(parent, slice_id)
+        self.client.do("slice-delete", {"parent-ifindex": sl.parent_ifindex, "id": sl.id})
+        return sl
 
     # --- events ------------------------------------------------------------
     def monitor(self, timeout: float | None = None) -> Iterator[Event]:

@@ -9,6 +9,7 @@ import click
 from . import render
 from .api import QUEUE_TYPES, Netdev
 from .errors import KernelError, QctlError
+from .slices import Slice
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,7 +45,7 @@ qtype_opt = click.option("--type", "qtype", type=click.Choice(QUEUE_TYPES), requ
 @click.version_option(package_name="qctl")
 @click.pass_context
 def cli(ctx: click.Context, json_out: bool, netns: str | None, spec: str | None) -> None:
-    """Manage device queues through the netdev generic netlink family."""
+    """Manage device queues and slices through the netdev generic netlink family."""
     ctx.obj = Ctx(json_out, netns, spec)
     ctx.call_on_close(lambda: ctx.obj._nd.close() if ctx.obj._nd else None)
 
@@ -98,6 +99,98 @@ def stats(c: Ctx, dev: str, per_queue: bool) -> None:
     else:
         text = render.table([k.upper() for k in keys], [[r.get(k) for k in keys] for r in rows])
     c.out(rows, text)
+
+
+@cli.command()
+@click.argument("dev")
+@pass_ctx
+def show(c: Ctx, dev: str) -> None:
+    """DEV at a glance: its queues (and which slice owns each) and its slices."""
+    ifindex = c.nd.resolve(dev)
+    qs = c.nd.queues(ifindex)
+    sls = c.nd.slices(ifindex) if c.nd.client.kernel_has("slice-get") else []
+    name = c.nd.ifname(ifindex)
+    names = {s.ifindex: c.nd.ifname(s.ifindex) for s in sls if s.netns_id is None}
+    c.out({"ifindex": ifindex, "name": name, "queues": [q.to_json() for q in qs],
+           "slices": [s.to_json() for s in sls]},
+          render.device_tree(name, ifindex, qs, sls, names))
+
+
+def _slice_text(s: Slice) -> str:
+    where = f" (netns id {s.netns_id})" if s.netns_id is not None else ""
+    rows = [(q.type, q.id, q.parent_id) for q in s.queues]
+    return (f"slice {s.id} of ifindex {s.parent_ifindex}: {s.name} ifindex {s.ifindex}{where}\n"
+            f"  mac {s.mac}  rx {s.rx_queues}  tx {s.tx_queues}  max-queues {s.max_queues}\n"
+            + render.table(("TYPE", "ID", "PARENT-ID"), rows))
+
+
+@cli.group("slice")
+def slice_group() -> None:
+    """Create, delete and inspect slices: netdevices owning a parent's queues."""
+
+
+@slice_group.command("create")
+@click.argument("parent")
+@click.option("--rx", type=click.IntRange(min=0), help="rx queues to allocate from PARENT")
+@click.option("--tx", type=click.IntRange(min=0), help="tx queues to allocate from PARENT")
+@click.option("--queue", "parent_ids", multiple=True, metavar="TYPE:ID",
+              help="take this parent queue (repeatable) instead of --rx/--tx")
+@click.option("--name", help="slice netdevice name")
+@click.option("--mac", help="slice MAC address (default: random)")
+@click.option("--max-queues", type=click.IntRange(min=0),
+              help="quota of queues of each type (default: max of --rx, --tx)")
+@click.option("--netns", "target_ns", metavar="NS", help="move the slice to netns NS")
+@pass_ctx
+def slice_create(c: Ctx, parent: str, rx: int | None, tx: int | None,
+                 parent_ids: tuple[str, ...], name: str | None, mac: str | None,
+                 max_queues: int | None, target_ns: str | None) -> None:
+    """Create a slice of PARENT owning --rx and --tx of its queues."""
+    ids = [parse_queue_ref(r) for r in parent_ids]
+    s = c.nd.slice_create(parent, rx, tx, name=name, mac=mac, max_queues=max_queues,
+                          parent_ids=ids or None, netns=target_ns)
+    c.out(s.to_json(), f"created {_slice_text(s)}")
+
+
+@slice_group.command("delete")
+@click.argument("slice_dev", metavar="SLICE", required=False)
+@click.option("--parent", help="with --id: name the slice by its parent")
+@click.option("--id", "slice_id", type=click.IntRange(min=0), help="slice id on --parent")
+@pass_ctx
+def slice_delete(c: Ctx, slice_dev: str | None, parent: str | None,
+                 slice_id: int | None) -> None:
+    """Delete SLICE (or --parent P --id N); its queues go back to the parent."""
+    s = c.nd.slice_delete(slice_dev, parent=parent, slice_id=slice_id)
+    c.out({**s.to_json(), "deleted": True},
+          f"deleted slice {s.id} ({s.name}) of ifindex {s.parent_ifindex}")
+
+
+@slice_group.command("list")
+@click.argument("parent", required=False)
+@pass_ctx
+def slice_list(c: Ctx, parent: str | None) -> None:
+    """List slices (of PARENT, or of every device here and those living here)."""
+    sls = c.nd.slices(parent)
+    c.out([s.to_json() for s in sls],
+          render.table(("PARENT", "ID", "NAME", "IFINDEX", "NETNS", "MAC", "RX", "TX", "MAX"),
+                       [(s.parent_ifindex, s.id, s.name, s.ifindex, s.netns_id, s.mac,
+                         s.rx_queues, s.tx_queues, s.max_queues) for s in sls]))
+
+
+@slice_group.command("show")
+@click.argument("slice_dev", metavar="SLICE")
+@pass_ctx
+def slice_show(c: Ctx, slice_dev: str) -> None:
+    """Show SLICE: parent, quota, MAC and its queue map."""
+    s = c.nd.slice(slice_dev)
+    c.out(s.to_json(), _slice_text(s))
+
+
+def parse_queue_ref(text: str) -> tuple[str, int]:
+    """'rx:3' -> ('rx', 3)."""
+    qtype, _, qid = text.partition(":")
+    if qtype not in QUEUE_TYPES or not qid.isdigit():
+        raise click.BadParameter(f"'{text}' is not TYPE:ID (like rx:3)", param_hint="--queue")
+    return qtype, int(qid)
 
 
 @cli.command()

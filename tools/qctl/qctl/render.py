@@ -28,3 +28,46 @@ def event_line(name: str, attrs: dict[str, Any]) -> str:
     rest = {k: v for k, v in attrs.items() if k not in ("ifindex", "type", "id")}
     parts += [f"{k} {v}" for k, v in sorted(rest.items())]
     return " ".join(parts)
+
+
+def _branch(items: list[str], last_prefix: str = "") -> list[str]:
+    out = []
+    for i, item in enumerate(items):
+        last = i == len(items) - 1
+        lines = item.split("\n")
+        out.append(last_prefix + ("└── " if last else "├── ") + lines[0])
+        out += [last_prefix + ("    " if last else "│   ") + ln for ln in lines[1:]]
+    return out
+
+
+def device_tree(name: str, ifindex: int, queues: Sequence[Any], slices: Sequence[Any],
+                names: dict[int, str]) -> str:
+    """A device, its queues and its slices, as a tree.
+
+    `queues` are api.Queue, `slices` are slices.Slice; `names` maps ifindexes
+    of this netns to names (slices elsewhere show their ifindex and netns id).
+    """
+    def slice_label(ifx: int, netns_id: int | None) -> str:
+        if netns_id is not None:
+            return f"ifindex {ifx} in netns id {netns_id}"
+        return names.get(ifx, f"ifindex {ifx}")
+
+    qlines = []
+    for q in queues:
+        line = f"{q.type} {q.id:<3} {q.origin}"
+        if q.napi_id:
+            line += f" napi {q.napi_id}"
+        if q.lease is not None:
+            line += f"  -> slice {slice_label(q.lease.ifindex, q.lease.netns_id)}" \
+                    f" {q.lease.type} {q.lease.id}"
+        qlines.append(line)
+    slines = []
+    for s in slices:
+        where = f", netns id {s.netns_id}" if s.netns_id is not None else ""
+        head = (f"{s.name} (slice {s.id}, ifindex {s.ifindex}{where}) mac {s.mac} "
+                f"rx {s.rx_queues} tx {s.tx_queues} max {s.max_queues}")
+        maps = [f"{q.type} {q.id:<3} <- {name} {q.type} {q.parent_id}" for q in s.queues]
+        slines.append("\n".join([head] + _branch(maps)))
+    parts = [f"queues ({len(queues)})\n" + "\n".join(_branch(qlines))]
+    parts.append(f"slices ({len(slices)})" + ("\n" + "\n".join(_branch(slines)) if slines else ""))
+    return "\n".join([f"{name} (ifindex {ifindex})"] + _branch(parts))

@@ -74,7 +74,7 @@ def test_queues_json(fake, capsys):
     data = json.loads(out)
     assert rc == 0 and len(data) == 3
     assert data[1] == {"ifindex": 5, "type": "rx", "id": 2, "napi_id": 514,
-                       "dynamic": True, "origin": "dynamic"}
+                       "dynamic": True, "origin": "dynamic", "lease": None}
 
 
 def test_alloc_passes_id_and_type(fake, capsys):

@@ -33,12 +33,34 @@ def test_qmgmt_ids_skip_upstream_reservations(spec):
     assert spec.op("queue-free").value == 18
     assert spec.op("queue-add-ntf").value == 19
     assert spec.op("queue-del-ntf").value == 20
-    assert spec.attr_set("queue")["dynamic"].value == 9  # 6-8 are upstream's
-    assert not {6, 7, 8} & set(spec.attr_set("queue").by_value)
-    assert "admin-perm" in spec.op("queue-alloc").flags
-    assert "admin-perm" in spec.op("queue-free").flags
+    assert spec.attr_set("queue")["dynamic"].value == 9
+    # 6 and 7 stay upstream's (io-uring, xsk); 8 is upstream's lease, reused as is
+    assert not {6, 7} & set(spec.attr_set("queue").by_value)
+    assert spec.attr_set("queue")["lease"].value == 8
+    # the handler checks CAP_NET_ADMIN over the device's netns instead
+    assert "admin-perm" not in spec.op("queue-alloc").flags
     assert spec.op("queue-add-ntf").mcgrp == "mgmt"
     assert spec.op("queue-add-ntf").attr_set == "queue"
+
+
+def test_slice_ops_follow_the_queue_block(spec):
+    names = ["slice-create", "slice-delete", "slice-get", "slice-add-ntf", "slice-del-ntf"]
+    assert [spec.op(n).value for n in names] == [21, 22, 23, 24, 25]
+    assert spec.op("slice-add-ntf").mcgrp == "mgmt"
+    assert spec.op("slice-del-ntf").attr_set == "slice"
+
+
+def test_lease_nest_has_upstream_layout(spec):
+    lease = spec.attr_set("lease")
+    assert [(a.name, a.value) for a in sorted(lease.by_name.values(), key=lambda a: a.value)] \
+        == [("ifindex", 1), ("queue", 2), ("netns-id", 3)]
+    assert lease["queue"].nested == "queue-id"
+
+
+def test_every_slice_attribute_documented(spec):
+    for set_name in ("slice", "slice-queue", "lease"):
+        for a in spec.attr_set(set_name).by_name.values():
+            assert a.doc.strip(), f"{set_name} attribute {a.name} has no doc"
 
 
 def test_every_queue_attribute_documented(spec):

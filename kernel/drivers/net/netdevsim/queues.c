@@ -6,7 +6,8 @@
  * count given to new_device, which debugfs queues/pool_rx and
  * queues/pool_tx may lower.  Driver policy: honour a requested id if it is
  * in the pool, else hand out the lowest id in the pool that has no live
- * queue.  An RX queue's per-queue state (NAPI instance, page pool, ring)
+ * queue.  Queues a slice owns come from the same pool (see slice.c).
+ * An RX queue's per-queue state (NAPI instance, page pool, ring)
  * exists exactly while the queue is live and the device is up; TX queues
  * only have counters.
  *
@@ -14,6 +15,8 @@
  *   pool_rx, pool_tx	hardware pool size per type
  *   fail_alloc_step	fail the next allocation at this step (one shot):
  *			1 picking the id, 2 per-queue memory, 3 queue start
+ *   fail_slice_step	fail the next slice-create at this step (one shot):
+ *			1 allocating the netdevice, 2 steering (see slice.c)
  *   state		one line per queue index: liveness, origin, NAPI
  *			state and packet counters
  */
@@ -118,6 +121,9 @@ static int nsim_qmgmt_free(struct net_device *dev, enum netdev_queue_type type,
 const struct netdev_queue_mgmt_ops nsim_queue_mgmt_ops = {
 	.ndo_queue_alloc	= nsim_qmgmt_alloc,
 	.ndo_queue_free		= nsim_qmgmt_free,
+	.ndo_slice_alloc	= nsim_slice_alloc,
+	.ndo_slice_steer	= nsim_slice_steer,
+	.ndo_slice_unsteer	= nsim_slice_unsteer,
 };
 
 static void nsim_qstate_show_type(struct seq_file *file, struct netdevsim *ns,
@@ -146,8 +152,9 @@ static void nsim_qstate_show_type(struct seq_file *file, struct netdevsim *ns,
 		else
 			nsim_queue_stats_read(&ns->tx_stats[i], &packets, &bytes);
 
-		seq_printf(file, "%s %u %s %s", nsim_qtype_str[type], i, state,
-			   netdev_queue_is_dynamic(dev, type, i) ? "dynamic" : "static");
+		seq_printf(file, "%s %u %s %s%s", nsim_qtype_str[type], i, state,
+			   netdev_queue_is_dynamic(dev, type, i) ? "dynamic" : "static",
+			   netdev_queue_is_owned(dev, type, i) ? " owned" : "");
 		if (type == NETDEV_QUEUE_TYPE_RX)
 			seq_printf(file, " napi=%s",
 				   READ_ONCE(ns->rq[i].up) ? "up" : "down");
@@ -174,6 +181,7 @@ void nsim_queues_init(struct netdevsim *ns)
 	ns->qpool.size[NETDEV_QUEUE_TYPE_RX] = dev->num_rx_queues;
 	ns->qpool.size[NETDEV_QUEUE_TYPE_TX] = dev->num_tx_queues;
 	ns->qpool.fail_step = NSIM_QFAIL_NONE;
+	ns->qpool.slice_fail_step = NSIM_SFAIL_NONE;
 	dev->queue_mgmt_ops = &nsim_queue_mgmt_ops;
 
 	ns->qpool.ddir = debugfs_create_dir("queues", ns->nsim_dev_port->ddir);
@@ -183,6 +191,8 @@ void nsim_queues_init(struct netdevsim *ns)
 			   &ns->qpool.size[NETDEV_QUEUE_TYPE_TX]);
 	debugfs_create_u32("fail_alloc_step", 0600, ns->qpool.ddir,
 			   &ns->qpool.fail_step);
+	debugfs_create_u32("fail_slice_step", 0600, ns->qpool.ddir,
+			   &ns->qpool.slice_fail_step);
 	debugfs_create_file("state", 0400, ns->qpool.ddir, ns,
 			    &nsim_qstate_fops);
 }

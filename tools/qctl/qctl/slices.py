@@ -1,0 +1,87 @@
+"""Slices: child netdevices that own real queues of a parent.
+
+Data classes for what slice-get reports, and the parsing of user input
+(MAC addresses), kept free of sockets so they can be unit tested.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import QctlError
+
+_MAC_RE = re.compile(r"^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$")
+
+
+def parse_mac(text: str) -> bytes:
+    """'02:00:00:00:00:01' (or with dashes) -> 6 bytes; unicast only."""
+    if not _MAC_RE.match(text):
+        raise QctlError(f"'{text}' is not a MAC address (like 02:00:00:00:00:01)")
+    mac = bytes(int(x, 16) for x in re.split("[:-]", text))
+    if mac[0] & 1:
+        raise QctlError(f"{text} is a multicast address; a slice needs a unicast MAC")
+    if not any(mac):
+        raise QctlError("the all-zero MAC address is not valid for a slice")
+    return mac
+
+
+def format_mac(value: str | bytes) -> str:
+    """Hex string (as the codec decodes binary) or bytes -> aa:bb:..."""
+    raw = bytes.fromhex(value) if isinstance(value, str) else value
+    return ":".join(f"{b:02x}" for b in raw)
+
+
+@dataclass(frozen=True)
+class SliceQueue:
+    """One slice queue and the parent queue behind it."""
+
+    type: str
+    id: int
+    parent_id: int
+
+    @classmethod
+    def from_attrs(cls, a: dict[str, Any]) -> "SliceQueue":
+        return cls(type=str(a["type"]), id=int(a["id"]), parent_id=int(a["parent-id"]))
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A slice as slice-get reports it, seen from the requester's netns."""
+
+    id: int
+    ifindex: int
+    parent_ifindex: int
+    name: str
+    rx_queues: int
+    tx_queues: int
+    max_queues: int
+    mac: str
+    queues: tuple[SliceQueue, ...] = field(default_factory=tuple)
+    netns_id: int | None = None
+    parent_netns_id: int | None = None
+
+    @classmethod
+    def from_attrs(cls, a: dict[str, Any]) -> "Slice":
+        qs = tuple(sorted((SliceQueue.from_attrs(q) for q in a.get("queue", [])),
+                          key=lambda q: (q.type != "rx", q.id)))
+        return cls(id=int(a["id"]), ifindex=int(a["ifindex"]),
+                   parent_ifindex=int(a["parent-ifindex"]), name=str(a["name"]),
+                   rx_queues=int(a["rx-queues"]), tx_queues=int(a["tx-queues"]),
+                   max_queues=int(a["max-queues"]), mac=format_mac(a["mac"]),
+                   queues=qs, netns_id=a.get("netns-id"),
+                   parent_netns_id=a.get("parent-netns-id"))
+
+    def queues_of(self, qtype: str) -> list[SliceQueue]:
+        return [q for q in self.queues if q.type == qtype]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "ifindex": self.ifindex, "name": self.name,
+            "parent-ifindex": self.parent_ifindex, "mac": self.mac,
+            "rx-queues": self.rx_queues, "tx-queues": self.tx_queues,
+            "max-queues": self.max_queues, "netns-id": self.netns_id,
+            "parent-netns-id": self.parent_netns_id,
+            "queues": [{"type": q.type, "id": q.id, "parent-id": q.parent_id}
+                       for q in self.queues],
+        }
