@@ -42,29 +42,34 @@ def snapshot(nd: Netdev, dev: NetdevSim) -> dict[str, Any]:
 
 
 def expect_refusal(fn: Callable[[], Any], code: int, *, nd: Netdev,
-                   dev: NetdevSim | None, extack_has: str = "") -> KernelError:
-    """fn() must fail with errno `code` and an extack; state must not change."""
-    before = snapshot(nd, dev) if dev else None
+                   dev: NetdevSim | None, extack_has: str = "",
+                   snap: Callable[[], Any] | None = None) -> KernelError:
+    """fn() must fail with errno `code` and an extack; state must not change
+    (snapshot(nd, dev), or `snap()` when given)."""
+    if snap is None and dev is not None:
+        snap = lambda: snapshot(nd, dev)  # noqa: E731
+    before = snap() if snap else None
     with pytest.raises(KernelError) as ei:
         fn()
     e = ei.value
     assert e.code == code, f"expected {errno.errorcode[code]}, got {e.errno_name}: {e}"
     assert e.extack, f"no extack message for {e.errno_name}"
     assert extack_has in e.extack, f"extack '{e.extack}' lacks '{extack_has}'"
-    if dev:
-        assert snapshot(nd, dev) == before
+    if snap:
+        assert snap() == before
     return e
 
 
 def nsim_state(dev: NetdevSim) -> dict[tuple[str, int], dict[str, str]]:
-    """Parse ports/0/queues/state of netdevsim."""
+    """Parse ports/0/queues/state of netdevsim: 'rx 3 live dynamic owned
+    napi=up packets=0 bytes=0' -> {("rx", 3): {"state": "live", ...}}."""
     res: dict[tuple[str, int], dict[str, str]] = {}
     for line in dev.debugfs_read("queues/state").splitlines():
         f = line.split()
         entry = {"state": f[2], "origin": f[3]}
         for kv in f[4:]:
-            k, v = kv.split("=")
-            entry[k] = v
+            k, eq, v = kv.partition("=")
+            entry[k] = v if eq else "yes"        # bare words are flags: owned
         res[(f[0], int(f[1]))] = entry
     return res
 

@@ -43,6 +43,41 @@ def _send_here(ifname: str, dst: str, count: int, size: int) -> int:
     return sent
 
 
+def _ip_checksum(hdr: bytes) -> int:
+    total = sum(struct.unpack(f"!{len(hdr) // 2}H", hdr))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def udp_frame(src_mac: bytes, dst_mac: bytes, sport: int, dport: int = 9) -> bytes:
+    """Ethernet + IPv4 + UDP (198.51.100.1 -> .2, TEST-NET-2), 8 bytes of
+    payload: enough for the flow dissector to hash on the ports."""
+    payload = bytes(8)
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                     bytes([198, 51, 100, 1]), bytes([198, 51, 100, 2]))
+    ip = ip[:10] + struct.pack("!H", _ip_checksum(ip)) + ip[12:]
+    return dst_mac + src_mac + struct.pack("!H", 0x0800) + ip + udp
+
+
+def _send_flows_here(ifname: str, dst: str, flows: int) -> int:
+    src = mac_bytes(dev_mac(ifname))
+    sent = 0
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as s:
+        s.bind((ifname, 0))
+        for i in range(flows):
+            frame = udp_frame(src, mac_bytes(dst), 10000 + i)
+            sent += 1 if s.send(frame) == len(frame) else 0
+    return sent
+
+
+def send_udp_flows(ifname: str, dst: str, flows: int) -> int:
+    """One UDP frame per flow (distinct source ports) from ifname to MAC dst,
+    so that RSS has hashes to spread."""
+    return _send_flows_here(ifname, dst, flows)
+
+
 def send_frames(ifname: str, dst: str, count: int, *, size: int = 64,
                 ns: str | None = None) -> int:
     """Send `count` frames of `size` bytes from ifname to MAC `dst`."""

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Benchmark (not a test): netdev slices, in the VM.
+
+  scripts/vm-run.sh -- selftests/bench/run-in-vm.sh slices
+
+Figures, all from one run:
+  1. receive rate through a slice against through the parent alone, on the
+     same linked netdevsim pair: a forked sender floods frames to the
+     slice's MAC, then to the parent's, for the same time each (alternated,
+     several rounds); packets per second counted on the receiving port's
+     queues, median of the rounds and the ratio slice/parent;
+  2. slice create+delete latency (qctl client, one netlink do each) with 1,
+     16 and 128 other slices already on the parent: median and p90, and
+     the ratio of the 128 and the 1 medians (is the cost flat?).
+Results go to stdout and to $QM_RESULTS/bench-slices.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import socket
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from qmtest.nsim import NetdevSim  # noqa: E402
+from qmtest.qm import netdev, nsim_state  # noqa: E402
+from qmtest.traffic import dev_mac, mac_bytes, udp_frame  # noqa: E402
+from qmtest.utils import cmd  # noqa: E402
+
+SLICE_MAC = "02:51:1c:00:be:01"
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
+
+
+def _flood(ifname: str, dst: str, seconds: float, count: "multiprocessing.Value") -> None:
+    src = mac_bytes(dev_mac(ifname))
+    frames = [udp_frame(src, mac_bytes(dst), 20000 + i) for i in range(16)]
+    n = 0
+    deadline = time.monotonic() + seconds
+    with socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as s:
+        s.bind((ifname, 0))
+        while time.monotonic() < deadline:
+            for f in frames:
+                s.send(f)
+            n += len(frames)
+    count.value = n
+
+
+def rx_total(dev: NetdevSim, queues: list[int]) -> int:
+    st = nsim_state(dev)
+    return sum(int(st[("rx", i)]["packets"]) for i in queues)
+
+
+def flood_rate(a: NetdevSim, b: NetdevSim, dst: str, queues: list[int],
+               seconds: float) -> dict:
+    before = rx_total(b, queues)
+    count = multiprocessing.Value("q", 0)
+    p = multiprocessing.Process(target=_flood, args=(a.ifname, dst, seconds, count))
+    t0 = time.monotonic()
+    p.start()
+    p.join()
+    elapsed = time.monotonic() - t0
+    time.sleep(0.5)                     # let NAPI drain
+    got = rx_total(b, queues) - before
+    return {"sent": int(count.value), "received": got, "seconds": elapsed,
+            "rx_pps": got / elapsed}
+
+
+def bench_pps(rounds: int, seconds: float) -> dict:
+    a, b = NetdevSim(queues=8), NetdevSim(queues=8)
+    nd = netdev()
+    try:
+        a.link(b)
+        for d in (a, b):
+            d.up()
+            cmd(["ethtool", "-L", d.ifname, "combined", "2"])
+        s = nd.slice_create(b.ifindex, 2, 1, name="qmbench0", mac=SLICE_MAC)
+        cmd(["ip", "link", "set", "qmbench0", "up"])
+        slice_q = [q.parent_id for q in s.queues_of("rx")]
+        runs: dict[str, list[dict]] = {"slice": [], "parent": []}
+        for _ in range(rounds):
+            runs["slice"].append(flood_rate(a, b, SLICE_MAC, slice_q, seconds))
+            runs["parent"].append(flood_rate(a, b, dev_mac(b.ifname), [0, 1], seconds))
+        med = {k: statistics.median(r["rx_pps"] for r in v) for k, v in runs.items()}
+        nd.slice_delete("qmbench0")
+        return {"rounds": runs, "slice_rx_pps": med["slice"], "parent_rx_pps": med["parent"],
+                "ratio_slice_over_parent": med["slice"] / med["parent"]}
+    finally:
+        nd.close()
+        a.unlink()
+        a.remove()
+        b.remove()
+
+
+def bench_latency(levels: list[int], iterations: int) -> dict:
+    # one rx + one tx queue per slice, plus the measured one, plus 2 static
+    dev = NetdevSim(queues=max(levels) + 8)
+    nd = netdev()
+    res: dict[str, dict] = {}
+    try:
+        cmd(["ethtool", "-L", dev.ifname, "combined", "2"])
+        existing = 0
+        for level in levels:
+            while existing < level:
+                nd.client.do("slice-create", {"parent-ifindex": dev.ifindex, "rx-queues": 1,
+                                              "tx-queues": 1, "name": f"qmbs{existing}"})
+                existing += 1
+            lat = []
+            for _ in range(iterations):
+                t0 = time.perf_counter()
+                r = nd.client.do("slice-create", {"parent-ifindex": dev.ifindex,
+                                                  "rx-queues": 1, "tx-queues": 1})
+                nd.client.do("slice-delete", {"ifindex": r["ifindex"]})
+                lat.append(time.perf_counter() - t0)
+            res[str(level)] = {"median_ms": statistics.median(lat) * 1e3,
+                               "p90_ms": pct(lat, 0.9) * 1e3}
+        lo, hi = str(min(levels)), str(max(levels))
+        res["ratio_max_over_min"] = res[hi]["median_ms"] / res[lo]["median_ms"]
+        t0 = time.perf_counter()
+        dev.remove()                    # parent unregisters with every slice on it
+        res["parent_remove_with_slices_ms"] = (time.perf_counter() - t0) * 1e3
+        res["parent_remove_slices"] = existing
+        return res
+    finally:
+        nd.close()
+        dev.remove()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--iterations", type=int, default=20)
+    ap.add_argument("--levels", default="1,16,128")
+    args = ap.parse_args()
+    out = {"kernel": os.uname().release,
+           "pps": bench_pps(args.rounds, args.seconds),
+           "create_delete": bench_latency([int(x) for x in args.levels.split(",")],
+                                          args.iterations)}
+    print(json.dumps(out, indent=2))
+    res = os.environ.get("QM_RESULTS")
+    if res:
+        with open(os.path.join(res, "bench-slices.json"), "w", encoding="utf-8") as f:
+            json.dump(out, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,435 @@
+"""Netdev slices on netdevsim, through real netlink (qctl's API, the kernel's
+ynl, iproute2 and sysfs).
+
+The parent is a netdevsim port with 8 hardware queues of which
+`ethtool -L combined 2` leaves 2 static, so ids 2..7 of each type are free
+for slices.
+"""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from qctl import KernelError
+from qmtest import ynl
+from qmtest.qm import dynamic_ids, expect_refusal, netdev, nsim_state, queue_ids
+from qmtest.slices import DmesgMark, full_snapshot, link_info, links, owned, sysfs_queues
+from qmtest.traffic import dev_mac, send_frames, send_udp_flows
+from qmtest.utils import cmd, wait_for
+from qmtest.xsk import XskSocket
+
+QCTL = [sys.executable, "-m", "qctl.cli"]
+SELFTESTS = os.path.dirname(os.path.abspath(__file__))
+MAC1, MAC2 = "02:51:1c:00:00:01", "02:51:1c:00:00:02"
+
+
+@pytest.fixture
+def nd():
+    n = netdev()
+    yield n
+    n.close()
+
+
+@pytest.fixture
+def parent(nsim):
+    """A running netdevsim port: 8 hardware queues, 2 static."""
+    d = nsim(queues=8)
+    d.up()
+    cmd(["ethtool", "-L", d.ifname, "combined", "2"])
+    return d
+
+
+@pytest.fixture
+def mk_slice(nd, defer):
+    """Factory: slice_create() that deletes the slice at teardown if it
+    still exists (by parent and id, wherever it lives)."""
+
+    def make(parent, *args, **kw):
+        s = nd.slice_create(parent.ifindex, *args, **kw)
+
+        def cleanup():
+            if not parent.exists():
+                return
+            try:
+                nd.slice_delete(parent=parent.ifindex, slice_id=s.id)
+            except KernelError as e:
+                if e.code not in (errno.ENOENT, errno.ENODEV):
+                    raise
+        defer(cleanup)
+        return s
+
+    return make
+
+
+def no_slices_left(nd, dev) -> bool:
+    """The parent got every queue back and no slice remains."""
+    return (dynamic_ids(nd, dev) == {"rx": [], "tx": []} and owned(dev) == {"rx": [], "tx": []}
+            and nd.slices(dev.ifindex) == [])
+
+
+def test_create_and_check(parent, nd, mk_slice):
+    s = mk_slice(parent, 2, 2, name="qmsl0", mac=MAC1)
+    assert (s.name, s.mac, s.rx_queues, s.tx_queues, s.max_queues) == ("qmsl0", MAC1, 2, 2, 2)
+    assert s.parent_ifindex == parent.ifindex and s.netns_id is None
+    # the driver picked the lowest free parent ids
+    assert [(q.type, q.id, q.parent_id) for q in s.queues] == [
+        ("rx", 0, 2), ("rx", 1, 3), ("tx", 0, 2), ("tx", 1, 3)]
+
+    # ip link: a netdevice of kind slice linked to its parent, max-queues deep
+    info = link_info("qmsl0")
+    assert info["address"] == MAC1
+    assert info["linkinfo"]["info_kind"] == "slice"
+    assert info["link"] == parent.ifname
+    assert (info["num_rx_queues"], info["num_tx_queues"]) == (2, 2)
+    # sysfs agrees on both sides
+    assert sysfs_queues("qmsl0") == {"rx": [0, 1], "tx": [0, 1]}
+    assert parent.sysfs_queues() == {"rx": [0, 1, 2, 3], "tx": [0, 1, 2, 3]}
+
+    # queue-get: the slice's queues lease the parent's, and the reverse
+    cmd(["ip", "link", "set", "qmsl0", "up"])
+    sq = {(q.type, q.id): q for q in nd.queues("qmsl0")}
+    assert sorted(sq) == [("rx", 0), ("rx", 1), ("tx", 0), ("tx", 1)]
+    for (t, i), q in sq.items():
+        assert (q.lease.ifindex, q.lease.type, q.lease.id, q.lease.netns_id) == \
+            (parent.ifindex, t, 2 + i, None)
+    pq = {(q.type, q.id): q for q in nd.queues(parent.ifindex)}
+    for t in ("rx", "tx"):
+        assert pq[(t, 0)].lease is None and pq[(t, 1)].lease is None
+        for i in (2, 3):
+            assert pq[(t, i)].dynamic
+            assert (pq[(t, i)].lease.ifindex, pq[(t, i)].lease.id) == (s.ifindex, i - 2)
+    assert owned(parent) == {"rx": [2, 3], "tx": [2, 3]}
+
+    # slice-get do (both ways of naming it) and dump agree with the reply
+    assert nd.slice("qmsl0") == s
+    assert nd.slice_by_id(parent.ifindex, s.id) == s
+    assert nd.slices(parent.ifindex) == [s]
+
+    # the parent cannot free or AF_XDP-bind a queue the slice owns
+    expect_refusal(lambda: nd.free(parent.ifindex, "rx", 2), errno.EBUSY, nd=nd,
+                   dev=parent, extack_has="owned by slice qmsl0")
+    with pytest.raises(OSError) as ei:
+        XskSocket(parent.ifindex, 3)
+    assert ei.value.errno == errno.EBUSY
+
+    deleted = nd.slice_delete("qmsl0")
+    assert deleted.id == s.id
+    assert "qmsl0" not in links()
+    assert no_slices_left(nd, parent)
+    assert parent.sysfs_queues() == {"rx": [0, 1], "tx": [0, 1]}
+
+
+def test_explicit_parent_queues_and_qctl_cli(parent, nd, mk_slice):
+    s = mk_slice(parent, parent_ids=[("rx", 6), ("tx", 5)], max_queues=2, name="qmsl1")
+    assert [(q.type, q.id, q.parent_id) for q in s.queues] == [("rx", 0, 6), ("tx", 0, 5)]
+    # parent ids 2..5 skipped over on rx are holes now, not queues
+    assert queue_ids(nd, parent) == {"rx": [0, 1, 6], "tx": [0, 1, 5]}
+
+    r = subprocess.run(QCTL + ["-j", "slice", "show", "qmsl1"], capture_output=True,
+                       text=True, check=True)
+    assert json.loads(r.stdout)["queues"] == [
+        {"type": "rx", "id": 0, "parent-id": 6}, {"type": "tx", "id": 0, "parent-id": 5}]
+    r = subprocess.run(QCTL + ["show", parent.ifname], capture_output=True, text=True,
+                       check=True)
+    assert f"{parent.ifname} (ifindex {parent.ifindex})" in r.stdout
+    line = next(ln for ln in r.stdout.splitlines() if "rx 6 " in ln)
+    assert "dynamic" in line and line.endswith("-> slice qmsl1 rx 0")
+    assert "rx 0   <- " + parent.ifname + " rx 6" in r.stdout
+    r = subprocess.run(QCTL + ["-j", "show", parent.ifname], capture_output=True, text=True,
+                       check=True)
+    tree = json.loads(r.stdout)
+    assert [x["name"] for x in tree["slices"]] == ["qmsl1"]
+    # a refusal through the CLI: errno and extack on stderr, non-zero exit
+    r = subprocess.run(QCTL + ["slice", "create", parent.ifname, "--rx", "1", "--tx", "1",
+                               "--name", "qmsl1"], capture_output=True, text=True, check=False)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "EEXIST" in r.stderr and "qmsl1 already exists" in r.stderr
+
+
+def test_traffic_isolation(nsim_pair, nd, mk_slice):
+    a, b = nsim_pair(queues=8)
+    for d in (a, b):
+        cmd(["ethtool", "-L", d.ifname, "combined", "2"])
+    s1 = mk_slice(b, 2, 1, mac=MAC1, name="qmsl1")
+    s2 = mk_slice(b, 2, 1, mac=MAC2, name="qmsl2")
+    for name in ("qmsl1", "qmsl2"):
+        cmd(["sysctl", "-qw", f"net.ipv6.conf.{name}.disable_ipv6=1"])
+        cmd(["ip", "link", "set", name, "up"])
+    rx1 = [q.parent_id for q in s1.queues_of("rx")]
+    rx2 = [q.parent_id for q in s2.queues_of("rx")]
+    assert rx1 == [2, 3] and rx2 == [4, 5]
+
+    n1 = send_udp_flows(a.ifname, MAC1, flows=64)
+    n2 = send_frames(a.ifname, MAC2, 40)
+    n0 = send_frames(a.ifname, dev_mac(b.ifname), 30)
+    total = n1 + n2 + n0
+
+    def received():
+        st = nsim_state(b)
+        got = {i: int(st[("rx", i)]["packets"]) for i in range(8)}
+        return got if sum(got.values()) >= total else None
+
+    got = wait_for(received, what="b to receive every frame")
+    assert sum(got[i] for i in rx1) == n1, got
+    assert sum(got[i] for i in rx2) == n2, got
+    assert got[0] + got[1] == n0, got
+    assert sum(got[i] for i in (6, 7)) == 0, got
+    # RSS spreads the 64 flows over both of the slice's queues
+    assert all(got[i] > 0 for i in rx1), got
+
+    # the slices' own qstats are those queues, seen from the slice
+    nf = ynl.netdev_family()
+    q1 = ynl.qstats_by_queue(nf, s1.ifindex)
+    assert [q1[("rx", i)]["rx-packets"] for i in (0, 1)] == [got[2], got[3]]
+    assert ynl.qstats_by_queue(nf, s2.ifindex)[("rx", 0)]["rx-packets"] + \
+        ynl.qstats_by_queue(nf, s2.ifindex)[("rx", 1)]["rx-packets"] == n2
+    # ... and the slice netdevice counts them as its own
+    assert json.loads(cmd(["ip", "-j", "-s", "link", "show", "qmsl1"]).stdout)[0][
+        "stats64"]["rx"]["packets"] == n1
+
+    # TX: a slice sends through its parent queue to the peer
+    before = nsim_state(b)[("tx", 2)]["packets"]
+    sent = send_frames("qmsl1", dev_mac(a.ifname), 25)
+    wait_for(lambda: int(nsim_state(b)[("tx", 2)]["packets"]) - int(before) == sent,
+             what="slice TX counted on parent tx 2")
+    assert ynl.qstats_by_queue(nf, s1.ifindex)[("tx", 0)]["tx-packets"] == sent
+
+
+def test_container_admin(parent, nd, mk_slice):
+    s = mk_slice(parent, 1, 1, name="qmsl1", max_queues=3)
+    other = mk_slice(parent, 1, 1, name="qmsl2")
+    env = dict(os.environ, PYTHONPATH=SELFTESTS)
+    child = subprocess.Popen(["unshare", "-Urn", sys.executable, "-m", "qmtest.container",
+                              str(parent.ifindex), str(other.ifindex)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        # wait until the child is in its own netns, then give it the slice
+        own = os.readlink("/proc/self/ns/net")
+        wait_for(lambda: os.readlink(f"/proc/{child.pid}/ns/net") != own,
+                 what="container netns")
+        cmd(["ip", "link", "set", "qmsl1", "netns", str(child.pid)])
+        out, err = child.communicate("qmsl1\n", timeout=300)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, err
+    res = json.loads(out)
+
+    assert res["links"] == ["lo", "qmsl1"]
+    assert res["initial"] == [["rx", 0], ["tx", 0]]
+    # the lease names the parent queue, in another netns
+    (lt, lid, lifx, lpid, lns), *_ = res["lease"]
+    assert (lt, lid, lifx, lpid) == ("rx", 0, parent.ifindex, 2) and lns is not None
+    # grown to the quota of 3, and no further
+    assert res["grow"][:2] == [{"ok": 1}, {"ok": 2}]
+    assert res["grow"][2]["errno"] == "EDQUOT" and "quota" in res["grow"][2]["extack"]
+    assert res["grow_tx"][:2] == [{"ok": 1}, {"ok": 2}]
+    assert res["grow_tx"][2]["errno"] == "EDQUOT"
+    assert res["after_grow"] == [["rx", 0], ["rx", 1], ["rx", 2], ["tx", 0], ["tx", 1],
+                                 ["tx", 2]]
+    assert res["free_busy"]["errno"] == "EBUSY" and "AF_XDP" in res["free_busy"]["extack"]
+    assert res["free_static"]["errno"] == "EINVAL"
+    # the parent and the other slice cannot be addressed from inside
+    for key in ("parent_alloc", "parent_queues", "other_alloc", "other_get"):
+        assert res[key].get("errno") == "ENODEV", (key, res[key])
+    assert res["nested_create"]["errno"] == "EOPNOTSUPP"
+    assert res["delete"]["errno"] == "EPERM" and "CAP_NET_ADMIN" in res["delete"]["extack"]
+    assert res["dump"] == [["qmsl1", True]]
+
+    # the container exited: its netns is gone, so is the slice, and the
+    # parent got its queues back (the other slice keeps its own)
+    wait_for(lambda: [x.name for x in nd.slices(parent.ifindex)] == ["qmsl2"],
+             timeout=60, what="slice destroyed with its netns")
+    assert owned(parent) == {"rx": [3], "tx": [3]}
+    assert s.id != other.id
+
+
+def test_lifetime_parent_unregisters(parent, nd):
+    mark = DmesgMark()
+    ns_names = []
+    for i in range(3):
+        nd.slice_create(parent.ifindex, 1, 1, name=f"qmsl{i}")
+        ns_names.append(f"qmsl{i}")
+    cmd(["ip", "link", "set", "qmsl0", "up"])
+    parent.remove()                        # netdevsim del_device
+    assert not set(ns_names) & set(links())
+    assert not parent.exists()
+    assert mark.splats() == []
+
+
+def test_lifetime_netns_move_keeps_queues_and_traffic(nsim_pair, nd, mk_slice, netns):
+    a, b = nsim_pair(queues=8)
+    for d in (a, b):
+        cmd(["ethtool", "-L", d.ifname, "combined", "2"])
+    s = mk_slice(b, 2, 1, mac=MAC1, name="qmsl1")
+    ns = netns()
+    cmd(["ip", "link", "set", "qmsl1", "netns", ns.name])
+    cmd(["ip", "link", "set", "qmsl1", "up"], ns=ns.name)
+    with netdev(ns.name) as inner:
+        moved = inner.slice("qmsl1")
+        assert moved.queues == s.queues and moved.parent_netns_id is not None
+        qs = inner.queues("qmsl1")
+        assert [(q.type, q.id, q.lease.id) for q in qs] == [("rx", 0, 2), ("rx", 1, 3),
+                                                             ("tx", 0, 2)]
+    # from the parent's side it now lives elsewhere
+    seen = nd.slice_by_id(b.ifindex, s.id)
+    assert seen.netns_id is not None and seen.queues == s.queues
+    n = send_udp_flows(a.ifname, MAC1, flows=16)
+    wait_for(lambda: sum(int(nsim_state(b)[("rx", i)]["packets"]) for i in (2, 3)) == n,
+             what="traffic to the moved slice")
+    stats = json.loads(cmd(["ip", "-j", "-s", "link", "show", "qmsl1"], ns=ns.name).stdout)
+    assert stats[0]["stats64"]["rx"]["packets"] == n
+
+
+def test_lifetime_netns_deleted(parent, nd, netns):
+    mark = DmesgMark()
+    ns = netns()
+    nd.slice_create(parent.ifindex, 2, 2, name="qmsl1", netns=ns.name)
+    assert "qmsl1" in links(ns.name)
+    assert owned(parent) == {"rx": [2, 3], "tx": [2, 3]}
+    ns.remove()
+    wait_for(lambda: no_slices_left(nd, parent), timeout=60,
+             what="slice destroyed with its netns")
+    assert queue_ids(nd, parent) == {"rx": [0, 1], "tx": [0, 1]}
+    assert mark.splats() == []
+
+
+def test_lifetime_explicit_delete_both_sides(parent, nd, netns):
+    mark = DmesgMark()
+    ns = netns()
+    a = nd.slice_create(parent.ifindex, 1, 1, name="qmsl1", netns=ns.name)
+    nd.slice_create(parent.ifindex, 1, 1, name="qmsl2", netns=ns.name)
+    # parent side: by parent and id, though the slice lives in another netns
+    gone = nd.slice_delete(parent=parent.ifindex, slice_id=a.id)
+    assert gone.name == "qmsl1" and links(ns.name) == ["lo", "qmsl2"]
+    # slice side: ip link del inside the netns
+    cmd(["ip", "link", "del", "qmsl2"], ns=ns.name)
+    assert links(ns.name) == ["lo"]
+    assert no_slices_left(nd, parent)
+    expect_refusal(lambda: nd.slice_delete(parent=parent.ifindex, slice_id=a.id),
+                   errno.ENOENT, nd=nd, dev=parent, extack_has="has no slice")
+    assert mark.splats() == []
+
+
+def test_refusals_leave_nothing_behind(parent, nd, mk_slice):
+    ifx = parent.ifindex
+    mk_slice(parent, 1, 1, name="qmsl0")
+
+    def refuse(req, code, has=""):
+        return expect_refusal(lambda: nd.client.do("slice-create", req), code, nd=nd,
+                              dev=None, extack_has=has,
+                              snap=lambda: full_snapshot(nd, parent))
+
+    refuse({"parent-ifindex": 99999, "rx-queues": 1, "tx-queues": 1}, errno.ENODEV,
+           "no such parent")
+    refuse({"rx-queues": 1, "tx-queues": 1}, errno.EINVAL, "parent-ifindex")
+    refuse({"parent-ifindex": ifx, "tx-queues": 1}, errno.EINVAL, "rx-queues")
+    refuse({"parent-ifindex": ifx, "rx-queues": 0, "tx-queues": 1}, errno.EINVAL,
+           "at least one rx queue")
+    refuse({"parent-ifindex": ifx, "rx-queues": 3, "tx-queues": 1, "max-queues": 2},
+           errno.EINVAL, "exceed max-queues")
+    # quota over what the parent could ever give
+    refuse({"parent-ifindex": ifx, "rx-queues": 1, "tx-queues": 1, "max-queues": 9},
+           errno.ERANGE, "exceeds the 8 rx queues")
+    refuse({"parent-ifindex": ifx, "rx-queues": 1, "tx-queues": 1, "name": "qmsl0"},
+           errno.EEXIST, "already exists")
+    refuse({"parent-ifindex": ifx, "rx-queues": 1, "tx-queues": 1, "name": parent.ifname},
+           errno.EEXIST)
+    refuse({"parent-ifindex": ifx, "rx-queues": 1, "tx-queues": 1,
+            "mac": bytes.fromhex("010000000001")}, errno.EADDRNOTAVAIL, "unicast")
+    # more queues than the hardware pool has left (5 rx free): the queues
+    # taken before the pool ran dry are given back
+    refuse({"parent-ifindex": ifx, "rx-queues": 6, "tx-queues": 1}, errno.ENOSPC, "in use")
+    refuse({"parent-ifindex": ifx, "queue": [{"type": "rx", "parent-id": 2}],
+            "tx-queues": 1}, errno.EINVAL, "either")
+    refuse({"parent-ifindex": ifx, "queue": [{"type": "rx", "parent-id": 0},
+                                             {"type": "tx", "parent-id": 5}]},
+           errno.EBUSY, "already in use")
+    # a slice is no parent
+    refuse({"parent-ifindex": nd.resolve("qmsl0"), "rx-queues": 1, "tx-queues": 1},
+           errno.EOPNOTSUPP, "cannot be the parent")
+    # a device whose driver has no slice ops
+    cmd(["ip", "link", "add", "qmdummy0", "type", "dummy"])
+    try:
+        refuse({"parent-ifindex": nd.resolve("qmdummy0"), "rx-queues": 1, "tx-queues": 1},
+               errno.EOPNOTSUPP, "does not support slices")
+    finally:
+        cmd(["ip", "link", "del", "qmdummy0"])
+    # slice-delete / slice-get naming nothing
+    expect_refusal(lambda: nd.client.do("slice-delete", {"ifindex": parent.ifindex}),
+                   errno.EINVAL, nd=nd, dev=parent, extack_has="not a slice")
+    expect_refusal(lambda: nd.client.do("slice-get", {"parent-ifindex": ifx}),
+                   errno.EINVAL, nd=nd, dev=parent, extack_has="missing attribute")
+
+
+@pytest.mark.parametrize("step", [1, 2])
+def test_fault_injection_rolls_back(parent, nd, step):
+    mark = DmesgMark()
+    before = full_snapshot(nd, parent)
+    parent.debugfs_write("queues/fail_slice_step", str(step))
+    e = expect_refusal(lambda: nd.slice_create(parent.ifindex, 2, 2, name="qmsl1"),
+                       errno.EIO, nd=nd, dev=None, extack_has="injected")
+    assert ("allocating" if step == 1 else "steering") in e.extack
+    assert full_snapshot(nd, parent) == before
+    assert "qmsl1" not in links()
+    assert mark.splats() == []
+    # one shot: the next create works and takes the same queues
+    s = nd.slice_create(parent.ifindex, 2, 2, name="qmsl1")
+    assert [q.parent_id for q in s.queues_of("rx")] == [2, 3]
+    nd.slice_delete("qmsl1")
+
+
+def test_notifications(parent, nd):
+    events = []
+    ready = threading.Event()
+
+    def listen():
+        with netdev() as mon:
+            mon.client.subscribe("mgmt")
+            ready.set()
+            for name, attrs in mon.client.notifications(timeout=60):
+                if name.startswith("slice-"):
+                    events.append((name, attrs["name"], attrs["parent-ifindex"],
+                                   len(attrs.get("queue", []))))
+                if len(events) == 2:
+                    return
+
+    t = threading.Thread(target=listen)
+    t.start()
+    ready.wait(5)
+    nd.slice_create(parent.ifindex, 2, 1, name="qmsl1")
+    nd.slice_delete("qmsl1")
+    t.join(120)
+    assert events == [("slice-add-ntf", "qmsl1", parent.ifindex, 3),
+                      ("slice-del-ntf", "qmsl1", parent.ifindex, 3)]
+
+
+def test_interop_with_kernel_ynl(parent, nd):
+    cli = [sys.executable, f"{ynl.KDIR}/tools/net/ynl/cli.py", "--spec",
+           ynl.spec_path("netdev"), "--output-json"]
+    r = cmd(cli + ["--do", "slice-create", "--json",
+                   json.dumps({"parent-ifindex": parent.ifindex, "rx-queues": 2,
+                               "tx-queues": 1, "name": "qmsl1"})])
+    made = json.loads(r.stdout)
+    assert made["name"] == "qmsl1" and made["rx-queues"] == 2
+    assert [x.name for x in nd.slices(parent.ifindex)] == ["qmsl1"]     # qctl sees it
+    s = nd.slice_create(parent.ifindex, 1, 1, name="qmsl2")             # ynl sees qctl's
+    r = cmd(cli + ["--dump", "slice-get", "--json",
+                   json.dumps({"parent-ifindex": parent.ifindex})])
+    assert sorted(x["name"] for x in json.loads(r.stdout)) == ["qmsl1", "qmsl2"]
+    cmd(["ip", "link", "set", "qmsl1", "up"])
+    r = cmd(cli + ["--do", "queue-get", "--json",
+                   json.dumps({"ifindex": made["ifindex"], "type": "rx", "id": 1})])
+    assert json.loads(r.stdout)["lease"] == {"ifindex": parent.ifindex,
+                                             "queue": {"id": 3, "type": "rx"}}
+    for sid in (made["id"], s.id):
+        cmd(cli + ["--do", "slice-delete", "--json",
+                   json.dumps({"parent-ifindex": parent.ifindex, "id": sid})])
+    assert no_slices_left(nd, parent)
