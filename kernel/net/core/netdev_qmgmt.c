@@ -500,7 +500,7 @@ err_restore:
 }
 
 /**
- * netdev_queue_release() - give back a queue a slice owned
+ * netdev_queue_give_back() - give back a queue a slice owned
  * @dev:	the slice's parent
  * @type:	queue type
  * @id:		parent queue id, already no longer marked owned
@@ -508,8 +508,8 @@ err_restore:
  * Like netdev_queue_free() without the checks a user request needs, and
  * usable while @dev unregisters.  Caller holds rtnl_lock.
  */
-void netdev_queue_release(struct net_device *dev, enum netdev_queue_type type,
-			  unsigned int id)
+void netdev_queue_give_back(struct net_device *dev,
+			    enum netdev_queue_type type, unsigned int id)
 {
 	ASSERT_RTNL();
 	if (WARN_ON_ONCE(!netdev_queue_is_dynamic(dev, type, id)))

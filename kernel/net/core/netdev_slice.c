@@ -345,7 +345,7 @@ static void slice_give_back(struct netdev_slice *s, enum netdev_queue_type type,
 		return;
 	WRITE_ONCE(s->map[type][id], NETDEV_SLICE_NONE);
 	clear_bit(pid, s->parent->qmgmt->owned[type]);
-	netdev_queue_release(s->parent, type, pid);
+	netdev_queue_give_back(s->parent, type, pid);
 }
 
 static int slice_queue_free(struct net_device *dev,
@@ -847,8 +847,8 @@ int netdev_nl_slice_create_doit(struct sk_buff *skb, struct genl_info *info)
 	struct netdev_slice_cfg cfg = {};
 	struct net *net = genl_info_net(info);
 	struct net_device *parent, *dev;
+	unsigned int t, ifindex;
 	struct sk_buff *rsp;
-	unsigned int t;
 	void *hdr;
 	int err;
 
@@ -864,8 +864,8 @@ int netdev_nl_slice_create_doit(struct sk_buff *skb, struct genl_info *info)
 		goto out_free_ids;
 
 	rtnl_lock();
-	parent = __dev_get_by_index(net,
-		nla_get_u32(info->attrs[NETDEV_A_SLICE_PARENT_IFINDEX]));
+	ifindex = nla_get_u32(info->attrs[NETDEV_A_SLICE_PARENT_IFINDEX]);
+	parent = __dev_get_by_index(net, ifindex);
 	if (!parent) {
 		NL_SET_ERR_MSG_ATTR(info->extack,
 				    info->attrs[NETDEV_A_SLICE_PARENT_IFINDEX],
@@ -1077,12 +1077,20 @@ int netdev_nl_slice_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 		filter = nla_get_u32(info->attrs[NETDEV_A_SLICE_PARENT_IFINDEX]);
 
 	rtnl_lock();
+	if (filter && !__dev_get_by_index(net, filter)) {
+		NL_SET_ERR_MSG_ATTR(cb->extack,
+				    info->attrs[NETDEV_A_SLICE_PARENT_IFINDEX],
+				    "no such parent device");
+		err = -ENODEV;
+		goto out_unlock;
+	}
 	for_each_netdev_dump(net, dev, ctx->ifindex) {
 		err = slice_dump_dev(skb, cb, dev, filter);
 		if (err)
 			break;
 		ctx->pos = 0;
 	}
+out_unlock:
 	rtnl_unlock();
 	return err;
 }

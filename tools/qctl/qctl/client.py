@@ -56,13 +56,19 @@ def _decode_error(flags: int, data: bytes, offset: int, length: int) -> Any:
     return msg
 
 
+def _done_failed(data: bytes, offset: int, length: int) -> bool:
+    """NLMSG_DONE of a dump that failed: non-zero error code, with or
+    without extack (pyroute2 ends the dump silently on the latter)."""
+    return length >= 20 and struct.unpack_from("i", data, offset + 16)[0] != 0
+
+
 def _harden_marshal(sock: GenericNetlinkSocket) -> None:
     marshal = sock.asyncore.marshal
     orig = marshal.parse_one_message
 
     def parse_one_message(key: int, flags: int, seq: int, data: bytes,
                           offset: int, length: int) -> Any:
-        if key == NLMSG_ERROR or (key == NLMSG_DONE and length > 20):
+        if key == NLMSG_ERROR or (key == NLMSG_DONE and _done_failed(data, offset, length)):
             return _decode_error(flags, data, offset, length)
         return orig(key, flags, seq, data, offset, length)
 

@@ -130,3 +130,12 @@ def test_plain_error_has_no_extack():
     msg = qclient._decode_error(0x100, raw, 0, len(raw))
     assert msg["header"]["error"].code == 1
     assert qclient._extack(msg["header"]["error"]) is None
+
+
+def test_done_failed_only_on_nonzero_error():
+    ok = struct.pack("IHHIIi", 20, 3, 2, 1, 0, 0)
+    bad = struct.pack("IHHIIi", 20, 3, 2, 1, 0, -19)       # ENODEV, no extack
+    assert not qclient._done_failed(ok, 0, len(ok))
+    assert qclient._done_failed(bad, 0, len(bad))
+    msg = qclient._decode_error(0x2, bad, 0, len(bad))
+    assert msg["header"]["error"].code == 19
