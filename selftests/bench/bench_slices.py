@@ -11,7 +11,9 @@ Figures, all from one run:
      queues, median of the rounds and the ratio slice/parent;
   2. slice create+delete latency (qctl client, one netlink do each) with 1,
      16 and 128 other slices already on the parent: median and p90, and
-     the ratio of the 128 and the 1 medians (is the cost flat?).
+     the ratio of the 128 and the 1 medians (is the cost flat?).  Each
+     round starts after `udevadm settle`, so udev's work on earlier
+     add/remove events is not counted.
 Results go to stdout and to $QM_RESULTS/bench-slices.json.
 """
 from __future__ import annotations
@@ -115,6 +117,9 @@ def bench_latency(levels: list[int], iterations: int) -> dict:
                 existing += 1
             lat = []
             for _ in range(iterations):
+                # udev reacts to every add/remove: start each round quiet,
+                # so the figure is the kernel's and not udev's backlog
+                cmd(["udevadm", "settle", "--timeout=60"], check=False)
                 t0 = time.perf_counter()
                 r = nd.client.do("slice-create", {"parent-ifindex": dev.ifindex,
                                                   "rx-queues": 1, "tx-queues": 1})
@@ -136,7 +141,7 @@ def bench_latency(levels: list[int], iterations: int) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--iterations", type=int, default=20)
     ap.add_argument("--levels", default="1,16,128")
