@@ -14,9 +14,12 @@
 . "$(dirname "$0")/lib.sh"
 
 debug=1
-# The debug kernel runs 8-9x slower under TCG: it gets the kernel-facing core
-# of the suite (state changes, refusals, rollback, notifications, AF_XDP).
-DEBUG_TESTS='alloc_then_free or refusals or fault_injection or af_xdp or notifications'
+# The debug kernel runs 4-9x slower under TCG: it gets the kernel-facing core
+# of the suite, where lockdep, KASAN, kmemleak and the ref trackers matter:
+# queue state changes and rollback, AF_XDP, and every way a slice goes away
+# (explicit delete, parent unregister, netns deletion, failed creation).
+# Refusals and notifications are plain validation paths; the lean lane has them.
+DEBUG_TESTS='alloc_then_free or fault_injection or af_xdp or lifetime_parent or lifetime_netns_deleted or lifetime_explicit'
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--no-debug) debug=0; shift ;;

@@ -37,6 +37,27 @@ run qctl -j queues "$dev"
 wait $mon || true
 say "qctl monitor saw:"
 cat /tmp/qctl-monitor.log
+
+echo
+echo "--- slices: child netdevices that own queues of $dev ---"
+run qctl slice create "$dev" --rx 2 --tx 1 --name demo0 --mac 02:00:00:00:de:01
+ip netns add demo
+run qctl slice create "$dev" --rx 1 --tx 1 --max-queues 2 --name demo1 --netns demo
+run qctl show "$dev"
+run ip -d link show demo0
+ip -n demo link set demo1 up
+say "inside netns demo: grow demo1 to its quota of 2 rx queues, then once more"
+run qctl -n demo alloc demo1 --type rx
+qctl -n demo alloc demo1 --type rx 2>&1 || echo "(exit $?)"
+run qctl -n demo queues demo1
+say "qctl free $dev 2 --type rx     # the parent cannot take back a slice's queue"
+qctl free "$dev" 2 --type rx 2>&1 || echo "(exit $?)"
+run qctl slice list
+run qctl slice delete demo0
+say "ip netns del demo              # the netns goes, and demo1 with it"
+ip netns del demo
+for _ in $(seq 100); do qctl -j slice list "$dev" | grep -q demo1 || break; sleep 0.2; done
+run qctl show "$dev"
 echo 4242 > /sys/bus/netdevsim/del_device
 echo
 echo "demo finished OK"
