@@ -3,15 +3,20 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import pytest
+
+if TYPE_CHECKING:
+    from qctl import Netdev
 
 sys.path.insert(0, os.path.dirname(__file__))
 
 from qmtest.defer import DeferStack  # noqa: E402
 from qmtest.netns import NetNS  # noqa: E402
 from qmtest.nsim import NetdevSim  # noqa: E402
+from qmtest.qm import netdev  # noqa: E402
+from qmtest.utils import cmd  # noqa: E402
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,9 +63,30 @@ def nsim_pair(nsim: Callable[..., NetdevSim], defer: DeferStack
     def make(queues: int = 4) -> tuple[NetdevSim, NetdevSim]:
         a, b = nsim(queues), nsim(queues)
         a.link(b)
-        defer(lambda: a.exists() and b.exists() and a.unlink())
+        def unlink() -> None:
+            if a.exists() and b.exists():
+                a.unlink()
+        defer(unlink)
         a.up()
         b.up()
         return a, b
 
     return make
+
+
+@pytest.fixture
+def nd() -> Iterator[Netdev]:
+    """qctl's library in the initial netns: the client under test."""
+    n = netdev()
+    yield n
+    n.close()
+
+
+@pytest.fixture
+def dev2(nsim: Callable[..., NetdevSim]) -> NetdevSim:
+    """A running netdevsim port: 8 hardware queues, 2 active (static), so
+    ids 2..7 of each type are free for queue-alloc and slices."""
+    d = nsim(queues=8)
+    d.up()
+    cmd(["ethtool", "-L", d.ifname, "combined", "2"])
+    return d

@@ -17,29 +17,13 @@ import pytest
 
 from qctl import KernelError
 from qmtest import ynl
-from qmtest.qm import (dynamic_ids, expect_refusal, ip_link_numqueues, netdev,
+from qmtest.qm import (EventCollector, dynamic_ids, expect_refusal, ip_link_numqueues, netdev,
                        nsim_state, queue_ids, snapshot)
 from qmtest.traffic import dev_mac, pin_tx_queue, send_frames
 from qmtest.utils import cmd, wait_for
 from qmtest.xsk import XskSocket
 
 QCTL = [sys.executable, "-m", "qctl.cli"]
-
-
-@pytest.fixture
-def dev2(nsim):
-    """A running netdevsim port: 8 hardware queues, 2 active."""
-    d = nsim(queues=8)
-    d.up()
-    cmd(["ethtool", "-L", d.ifname, "combined", "2"])
-    return d
-
-
-@pytest.fixture
-def nd():
-    n = netdev()
-    yield n
-    n.close()
 
 
 def test_alloc_then_free_rx_and_tx(dev2, nd, defer):
@@ -288,30 +272,16 @@ def test_permissions(dev2, nd):
 
 
 def test_notifications_in_order(dev2, nd):
-    events = []
-    ready = threading.Event()
-
-    def listen():
-        with netdev() as mon:
-            mon.client.subscribe("mgmt")
-            ready.set()
-            for name, attrs in mon.client.notifications(timeout=60):
-                if attrs.get("ifindex") == dev2.ifindex and name.startswith("queue-"):
-                    events.append((name, attrs["type"], attrs["id"], attrs.get("dynamic", False)))
-                if len(events) == 6:
-                    return
-
-    t = threading.Thread(target=listen)
-    t.start()
-    ready.wait(5)
+    col = EventCollector(
+        lambda name, a: (name, a["type"], a["id"], a.get("dynamic", False))
+        if a.get("ifindex") == dev2.ifindex and name.startswith("queue-") else None, 6)
     a = nd.alloc(dev2.ifindex, "rx")
     b = nd.alloc(dev2.ifindex, "tx", 6)
     c = nd.alloc(dev2.ifindex, "rx")
     nd.free(dev2.ifindex, "rx", a.id)
     nd.free(dev2.ifindex, "tx", b.id)
     nd.free(dev2.ifindex, "rx", c.id)
-    t.join(120)
-    assert events == [
+    assert col.wait() == [
         ("queue-add-ntf", "rx", 2, True), ("queue-add-ntf", "tx", 6, True),
         ("queue-add-ntf", "rx", 3, True), ("queue-del-ntf", "rx", 2, True),
         ("queue-del-ntf", "tx", 6, True), ("queue-del-ntf", "rx", 3, True)]

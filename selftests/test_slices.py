@@ -12,13 +12,12 @@ import json
 import os
 import subprocess
 import sys
-import threading
 
 import pytest
 
 from qctl import KernelError
 from qmtest import ynl
-from qmtest.qm import dynamic_ids, expect_refusal, netdev, nsim_state, queue_ids
+from qmtest.qm import EventCollector, dynamic_ids, expect_refusal, netdev, nsim_state, queue_ids
 from qmtest.slices import DmesgMark, full_snapshot, link_info, links, owned, sysfs_queues
 from qmtest.traffic import dev_mac, send_frames, send_udp_flows
 from qmtest.utils import cmd, wait_for
@@ -30,19 +29,9 @@ MAC1, MAC2 = "02:51:1c:00:00:01", "02:51:1c:00:00:02"
 
 
 @pytest.fixture
-def nd():
-    n = netdev()
-    yield n
-    n.close()
-
-
-@pytest.fixture
-def parent(nsim):
-    """A running netdevsim port: 8 hardware queues, 2 static."""
-    d = nsim(queues=8)
-    d.up()
-    cmd(["ethtool", "-L", d.ifname, "combined", "2"])
-    return d
+def parent(dev2):
+    """The parent of the slices: conftest's dev2 (8 queues, 2 static)."""
+    return dev2
 
 
 @pytest.fixture
@@ -387,27 +376,12 @@ def test_fault_injection_rolls_back(parent, nd, step):
 
 
 def test_notifications(parent, nd):
-    events = []
-    ready = threading.Event()
-
-    def listen():
-        with netdev() as mon:
-            mon.client.subscribe("mgmt")
-            ready.set()
-            for name, attrs in mon.client.notifications(timeout=60):
-                if name.startswith("slice-"):
-                    events.append((name, attrs["name"], attrs["parent-ifindex"],
-                                   len(attrs.get("queue", []))))
-                if len(events) == 2:
-                    return
-
-    t = threading.Thread(target=listen)
-    t.start()
-    ready.wait(5)
+    col = EventCollector(
+        lambda name, a: (name, a["name"], a["parent-ifindex"], len(a.get("queue", [])))
+        if name.startswith("slice-") else None, 2)
     nd.slice_create(parent.ifindex, 2, 1, name="qmsl1")
     nd.slice_delete("qmsl1")
-    t.join(120)
-    assert events == [("slice-add-ntf", "qmsl1", parent.ifindex, 3),
+    assert col.wait() == [("slice-add-ntf", "qmsl1", parent.ifindex, 3),
                       ("slice-del-ntf", "qmsl1", parent.ifindex, 3)]
 
 

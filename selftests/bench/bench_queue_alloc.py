@@ -17,7 +17,6 @@ Results go to stdout and to $QM_RESULTS/bench.json.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import socket
@@ -26,8 +25,12 @@ import struct
 import sys
 import threading
 import time
+from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+
+from common import pct, report  # noqa: E402
 
 from qmtest import ynl  # noqa: E402
 from qmtest.nsim import NetdevSim  # noqa: E402
@@ -35,10 +38,6 @@ from qmtest.qm import netdev, nsim_state  # noqa: E402
 from qmtest.traffic import ETH_P_QMGMT, dev_mac, mac_bytes, pin_tx_queue  # noqa: E402
 from qmtest.utils import cmd, wait_for  # noqa: E402
 
-
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
 
 
 class Traffic:
@@ -93,7 +92,7 @@ class Traffic:
 
 def bench_reconfig(nd, ethnl, a, b, n: int) -> dict:
     ifx = b.ifindex
-    res = {}
+    res: dict[str, Any] = {}
     with Traffic(a, b) as tr:
         lat = []
         for _ in range(n):
@@ -178,11 +177,7 @@ def main() -> int:
         a.unlink()
         a.remove()
         b.remove()
-    print(json.dumps(out, indent=2))
-    res = os.environ.get("QM_RESULTS")
-    if res:
-        with open(os.path.join(res, "bench.json"), "w", encoding="utf-8") as f:
-            json.dump(out, f, indent=2)
+    report(out, "bench.json")
     return 0
 
 

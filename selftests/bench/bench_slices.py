@@ -19,15 +19,18 @@ Results go to stdout and to $QM_RESULTS/bench-slices.json.
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import socket
 import statistics
 import sys
 import time
+from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+
+from common import pct, report  # noqa: E402
 
 from qmtest.nsim import NetdevSim  # noqa: E402
 from qmtest.qm import netdev, nsim_state  # noqa: E402
@@ -37,12 +40,7 @@ from qmtest.utils import cmd  # noqa: E402
 SLICE_MAC = "02:51:1c:00:be:01"
 
 
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
-
-
-def _flood(ifname: str, dst: str, seconds: float, count: "multiprocessing.Value") -> None:
+def _flood(ifname: str, dst: str, seconds: float, count: Any) -> None:
     src = mac_bytes(dev_mac(ifname))
     frames = [udp_frame(src, mac_bytes(dst), 20000 + i) for i in range(16)]
     n = 0
@@ -106,7 +104,7 @@ def bench_latency(levels: list[int], iterations: int) -> dict:
     # one rx + one tx queue per slice, plus the measured one, plus 2 static
     dev = NetdevSim(queues=max(levels) + 8)
     nd = netdev()
-    res: dict[str, dict] = {}
+    res: dict[str, Any] = {}
     try:
         cmd(["ethtool", "-L", dev.ifname, "combined", "2"])
         existing = 0
@@ -150,11 +148,7 @@ def main() -> int:
            "pps": bench_pps(args.rounds, args.seconds),
            "create_delete": bench_latency([int(x) for x in args.levels.split(",")],
                                           args.iterations)}
-    print(json.dumps(out, indent=2))
-    res = os.environ.get("QM_RESULTS")
-    if res:
-        with open(os.path.join(res, "bench-slices.json"), "w", encoding="utf-8") as f:
-            json.dump(out, f, indent=2)
+    report(out, "bench-slices.json")
     return 0
 
 

@@ -79,3 +79,33 @@ def ip_link_numqueues(dev: NetdevSim) -> tuple[int, int]:
     info = json.loads(cmd(["ip", "-j", "-d", "link", "show", "dev", dev.ifname],
                           ns=dev.ns).stdout)[0]
     return int(info["num_rx_queues"]), int(info["num_tx_queues"])
+
+
+class EventCollector:
+    """Listen on the netdev mgmt group in a thread, from before the test
+    acts, keeping what `pick(name, attrs)` maps to a non-None value, until
+    `count` were kept (or 60 s pass without any event)."""
+
+    def __init__(self, pick: Callable[[str, dict[str, Any]], Any], count: int) -> None:
+        import threading
+        self.pick, self.count = pick, count
+        self.events: list[Any] = []
+        self._ready = threading.Event()
+        self._t = threading.Thread(target=self._listen)
+        self._t.start()
+        self._ready.wait(5)
+
+    def _listen(self) -> None:
+        with netdev() as mon:
+            mon.client.subscribe("mgmt")
+            self._ready.set()
+            for name, attrs in mon.client.notifications(timeout=60):
+                ev = self.pick(name, attrs)
+                if ev is not None:
+                    self.events.append(ev)
+                if len(self.events) == self.count:
+                    return
+
+    def wait(self, timeout: float = 120) -> list[Any]:
+        self._t.join(timeout)
+        return self.events

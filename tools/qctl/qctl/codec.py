@@ -38,7 +38,7 @@ class _VarInt(nla_base_string):
         raw = self["value"]
         if len(raw) not in (4, 8):
             raise ValueError(f"variable-width integer of {len(raw)} bytes")
-        self.value = int.from_bytes(raw, "little", signed=self.signed)
+        self.value = int.from_bytes(raw, "little", signed=self.signed)  # type: ignore[misc]  # pyroute2 nla keeps .value outside __slots__
         self["value"] = self.value
 
 

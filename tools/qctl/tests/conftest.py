@@ -2,3 +2,11 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+
+def run_cli(capsys, argv):
+    """Run the CLI in-process: (exit code, stdout, stderr)."""
+    from qctl import cli
+    rc = cli.main(argv)
+    out, err = capsys.readouterr()
+    return rc, out, err

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from conftest import run_cli
 
 from qctl import cli
 from qctl.api import Queue
@@ -55,9 +56,7 @@ def fake(monkeypatch):
 
 
 def run(capsys, argv):
-    rc = cli.main(argv)
-    out, err = capsys.readouterr()
-    return rc, out, err
+    return run_cli(capsys, argv)
 
 
 def test_queues_table(fake, capsys):

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from conftest import run_cli
 
 from qctl import cli, render
 from qctl.api import Lease, Queue
@@ -110,9 +111,7 @@ def fake(monkeypatch):
 
 
 def run(capsys, argv):
-    rc = cli.main(argv)
-    out, err = capsys.readouterr()
-    return rc, out, err
+    return run_cli(capsys, argv)
 
 
 def test_slice_create_passes_options(fake, capsys):

@@ -1,0 +1,21 @@
+"""Shared by the benchmarks: percentiles and the JSON report."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+
+def pct(xs: list[float], p: float) -> float:
+    """The p-quantile (0..1) of xs, nearest rank."""
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
+
+
+def report(out: dict[str, Any], name: str) -> None:
+    """Print the figures and, in the VM, save them to $QM_RESULTS/name."""
+    print(json.dumps(out, indent=2))
+    res = os.environ.get("QM_RESULTS")
+    if res:
+        with open(os.path.join(res, name), "w", encoding="utf-8") as f:
+            json.dump(out, f, indent=2)
