@@ -240,6 +240,27 @@ def test_container_admin(parent, nd, mk_slice):
     assert s.id != other.id
 
 
+def test_ping_through_a_slice_in_a_netns(nsim_pair, nd, mk_slice, netns):
+    """IP both ways between the peer and a slice in a container netns: the
+    peer's ARP broadcast must reach the slice, its replies come back by MAC."""
+    a, b = nsim_pair(queues=8)
+    for d in (a, b):
+        cmd(["ethtool", "-L", d.ifname, "combined", "2"])
+    ns = netns()
+    mk_slice(b, 1, 1, name="qmsl1", netns=ns.name)
+    cmd(["ip", "addr", "add", "192.0.2.1/24", "dev", a.ifname])
+    cmd(["ip", "addr", "add", "192.0.2.2/24", "dev", "qmsl1"], ns=ns.name)
+    cmd(["ip", "link", "set", "qmsl1", "up"], ns=ns.name)
+    # the peer resolves the slice first (broadcast in), then the reverse
+    cmd(["ping", "-c", "3", "-W", "5", "192.0.2.2"])
+    cmd(["ip", "neigh", "flush", "dev", "qmsl1"], ns=ns.name)
+    cmd(["ip", "neigh", "flush", "dev", a.ifname])
+    cmd(["ping", "-c", "3", "-W", "5", "192.0.2.1"], ns=ns.name)
+    # every frame for the slice landed on the parent queue behind its rx 0
+    st = nsim_state(b)
+    assert int(st[("rx", 2)]["packets"]) >= 6, st
+
+
 def test_lifetime_parent_unregisters(parent, nd):
     mark = DmesgMark()
     ns_names = []

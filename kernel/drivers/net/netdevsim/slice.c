@@ -12,6 +12,10 @@
  *    port's own queues.  The frame is received on the port's hardware
  *    queue (its NAPI and counters) and handed to the slice netdevice with
  *    the slice's queue index recorded, so AF_XDP on the slice works.
+ *  - Broadcast and multicast frames reach every steered slice too (a copy
+ *    each, on its first steerable queue), as a NIC's internal switch
+ *    replicates them to every function, so ARP and neighbour discovery
+ *    work in both directions.
  *  - TX: slice TX queue i transmits on the port queue behind it.
  *  - Counters: a slice queue's qstats are those of the port queue behind it.
  *
@@ -313,4 +317,40 @@ bool nsim_slice_rx(struct netdevsim *ns, struct sk_buff *skb,
 		return true;
 	}
 	return false;
+}
+
+/**
+ * nsim_slice_rx_flood() - copy a broadcast or multicast frame to every slice
+ * @ns:		receiving port
+ * @skb:	frame, data at the Ethernet header; not consumed
+ *
+ * Called under rcu_read_lock() from the peer's transmit path, before the
+ * frame itself goes to the port's own queues.
+ */
+void nsim_slice_rx_flood(struct netdevsim *ns, struct sk_buff *skb)
+{
+	const struct netdev_slice_qmap *q;
+	const struct nsim_slice_rss *rss;
+	struct nsim_slice *sl;
+	struct sk_buff *copy;
+	struct nsim_rq *rq;
+
+	if (list_empty(&ns->slices) || skb_headlen(skb) < ETH_HLEN ||
+	    !is_multicast_ether_addr(((const struct ethhdr *)skb->data)->h_dest))
+		return;
+
+	list_for_each_entry_rcu(sl, &ns->slices, node) {
+		rss = rcu_dereference(sl->rss);
+		if (!rss || !rss->n)
+			continue;
+		q = &rss->q[0];
+		rq = &ns->rq[q->parent_id];
+		if (!READ_ONCE(rq->up))
+			continue;
+		copy = skb_clone(skb, GFP_ATOMIC);
+		if (!copy)
+			continue;
+		if (nsim_forward_skb(sl->dev, copy, rq, q->id) == NET_RX_SUCCESS)
+			napi_schedule(&rq->napi);
+	}
 }
