@@ -17,10 +17,12 @@ import pytest
 
 from qctl import KernelError
 from qmtest import ynl
-from qmtest.qm import EventCollector, dynamic_ids, expect_refusal, netdev, nsim_state, queue_ids
-from qmtest.slices import DmesgMark, full_snapshot, link_info, links, owned, sysfs_queues
+from qmtest.qm import (EventCollector, dynamic_ids, expect_refusal, link_info, netdev,
+                       nsim_state, queue_ids)
+from qmtest.nsim import sysfs_queues
+from qmtest.slices import DmesgMark, full_snapshot, links, owned
 from qmtest.traffic import dev_mac, send_frames, send_udp_flows
-from qmtest.utils import cmd, wait_for
+from qmtest.utils import cmd, ip, wait_for
 from qmtest.xsk import XskSocket
 
 QCTL = [sys.executable, "-m", "qctl.cli"]
@@ -179,8 +181,7 @@ def test_traffic_isolation(nsim_pair, nd, mk_slice):
     assert ynl.qstats_by_queue(nf, s2.ifindex)[("rx", 0)]["rx-packets"] + \
         ynl.qstats_by_queue(nf, s2.ifindex)[("rx", 1)]["rx-packets"] == n2
     # ... and the slice netdevice counts them as its own
-    assert json.loads(cmd(["ip", "-j", "-s", "link", "show", "qmsl1"]).stdout)[0][
-        "stats64"]["rx"]["packets"] == n1
+    assert ip("-s link show qmsl1", json_out=True)[0]["stats64"]["rx"]["packets"] == n1
 
     # TX: a slice sends through its parent queue to the peer
     before = nsim_state(b)[("tx", 2)]["packets"]
@@ -294,7 +295,7 @@ def test_lifetime_netns_move_keeps_queues_and_traffic(nsim_pair, nd, mk_slice, n
     n = send_udp_flows(a.ifname, MAC1, flows=16)
     wait_for(lambda: sum(int(nsim_state(b)[("rx", i)]["packets"]) for i in (2, 3)) == n,
              what="traffic to the moved slice")
-    stats = json.loads(cmd(["ip", "-j", "-s", "link", "show", "qmsl1"], ns=ns.name).stdout)
+    stats = ip("-s link show qmsl1", ns=ns.name, json_out=True)
     assert stats[0]["stats64"]["rx"]["packets"] == n
 
 

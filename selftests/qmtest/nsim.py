@@ -24,6 +24,16 @@ def ensure_loaded() -> None:
         cmd(["mount", "-t", "debugfs", "none", "/sys/kernel/debug"])
 
 
+def sysfs_queues(ifname: str, ns: str | None = None) -> dict[str, list[int]]:
+    """Queue indexes under /sys/class/net/IFNAME/queues, by type."""
+    out = cmd(["ls", f"/sys/class/net/{ifname}/queues"], ns=ns).stdout.split()
+    res: dict[str, list[int]] = {"rx": [], "tx": []}
+    for name in out:
+        kind, idx = name.split("-")
+        res[kind].append(int(idx))
+    return {k: sorted(v) for k, v in res.items()}
+
+
 class NetdevSim:
     """One netdevsim bus device with a single port (netdev).
 
@@ -102,12 +112,7 @@ class NetdevSim:
 
     def sysfs_queues(self) -> dict[str, list[int]]:
         """Queue indexes under /sys/class/net/DEV/queues, by type."""
-        out = cmd(["ls", f"/sys/class/net/{self.ifname}/queues"], ns=self.ns).stdout.split()
-        res: dict[str, list[int]] = {"rx": [], "tx": []}
-        for name in out:
-            kind, idx = name.split("-")
-            res[kind].append(int(idx))
-        return {k: sorted(v) for k, v in res.items()}
+        return sysfs_queues(self.ifname, self.ns)
 
     def ethtool_channels(self) -> dict[str, int]:
         out = cmd(["ethtool", "-l", self.ifname], ns=self.ns).stdout

@@ -9,7 +9,7 @@ import pytest
 from qctl import KernelError, Netdev
 
 from .nsim import NetdevSim
-from .utils import cmd
+from .utils import ip
 
 
 def netdev(ns: str | None = None) -> Netdev:
@@ -74,10 +74,13 @@ def nsim_state(dev: NetdevSim) -> dict[tuple[str, int], dict[str, str]]:
     return res
 
 
+def link_info(ifname: str, ns: str | None = None) -> dict[str, Any]:
+    """`ip -j -d link show dev IFNAME`."""
+    return ip(f"-d link show dev {ifname}", ns=ns, json_out=True)[0]
+
+
 def ip_link_numqueues(dev: NetdevSim) -> tuple[int, int]:
-    import json
-    info = json.loads(cmd(["ip", "-j", "-d", "link", "show", "dev", dev.ifname],
-                          ns=dev.ns).stdout)[0]
+    info = link_info(dev.ifname, dev.ns)
     return int(info["num_rx_queues"]), int(info["num_tx_queues"])
 
 

@@ -1,14 +1,13 @@
 """Helpers for the slice selftests: link lists, snapshots, dmesg marks."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from qctl import Netdev
 
 from .nsim import NetdevSim
-from .qm import snapshot
-from .utils import cmd, read_file
+from .qm import nsim_state, snapshot
+from .utils import cmd, ip
 
 
 # Per-netns fallback tunnel devices the kernel creates on its own.
@@ -17,22 +16,8 @@ FALLBACK_DEVS = frozenset({"sit0", "tunl0", "ip6tnl0", "gre0", "ip_vti0", "ip6_v
 
 def links(ns: str | None = None) -> list[str]:
     """Names of the netdevices in a netns, without the fallback tunnels."""
-    return sorted(d["ifname"] for d in json.loads(cmd(["ip", "-j", "link"], ns=ns).stdout)
+    return sorted(d["ifname"] for d in ip("link", ns=ns, json_out=True)
                   if d["ifname"] not in FALLBACK_DEVS)
-
-
-def link_info(ifname: str, ns: str | None = None) -> dict[str, Any]:
-    return json.loads(cmd(["ip", "-j", "-d", "link", "show", "dev", ifname],
-                          ns=ns).stdout)[0]
-
-
-def sysfs_queues(ifname: str, ns: str | None = None) -> dict[str, list[int]]:
-    out = cmd(["ls", f"/sys/class/net/{ifname}/queues"], ns=ns).stdout.split()
-    res: dict[str, list[int]] = {"rx": [], "tx": []}
-    for name in out:
-        kind, idx = name.split("-")
-        res[kind].append(int(idx))
-    return {k: sorted(v) for k, v in res.items()}
 
 
 def full_snapshot(nd: Netdev, dev: NetdevSim) -> dict[str, Any]:
@@ -43,7 +28,6 @@ def full_snapshot(nd: Netdev, dev: NetdevSim) -> dict[str, Any]:
 
 def owned(dev: NetdevSim) -> dict[str, list[int]]:
     """Parent queues netdevsim marks as owned by a slice."""
-    from .qm import nsim_state
     res: dict[str, list[int]] = {"rx": [], "tx": []}
     for (t, i), e in nsim_state(dev).items():
         if "owned" in e:
@@ -70,9 +54,3 @@ class DmesgMark:
     def splats(self) -> list[str]:
         return [ln for ln in self.new_lines() if any(b in ln for b in self.BAD)]
 
-
-def proc_meminfo_kb(key: str) -> int:
-    for line in read_file("/proc/meminfo").splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    raise KeyError(key)

@@ -76,6 +76,23 @@ class Event:
         return {"event": self.name, **self.attrs}
 
 
+@dataclass(frozen=True)
+class Overview:
+    """What `qctl show` draws: a device, its queues, its slices, and the
+    names of the slices that live in the same netns (by ifindex)."""
+
+    ifindex: int
+    name: str
+    queues: list[Queue]
+    slices: list[Slice]
+    names: dict[int, str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ifindex": self.ifindex, "name": self.name,
+                "queues": [q.to_json() for q in self.queues],
+                "slices": [s.to_json() for s in self.slices]}
+
+
 def check_type(qtype: str) -> str:
     if qtype not in QUEUE_TYPES:
         raise QctlError(f"queue type must be rx or tx, not '{qtype}'")
@@ -240,6 +257,15 @@ class Netdev:
         sl = self.slice_by_id(parent, slice_id)
         self.client.do("slice-delete", {"parent-ifindex": sl.parent_ifindex, "id": sl.id})
         return sl
+
+    def overview(self, dev: str | int) -> "Overview":
+        """A device with its queues and, if the kernel has slices, its slices."""
+        ifindex = self.resolve(dev)
+        sls = self.slices(ifindex) if self.client.kernel_has("slice-get") else []
+        return Overview(ifindex=ifindex, name=self.ifname(ifindex),
+                        queues=self.queues(ifindex), slices=sls,
+                        names={s.ifindex: self.ifname(s.ifindex)
+                               for s in sls if s.netns_id is None})
 
     # --- events ------------------------------------------------------------
     def monitor(self, timeout: float | None = None) -> Iterator[Event]:

@@ -106,14 +106,8 @@ def stats(c: Ctx, dev: str, per_queue: bool) -> None:
 @pass_ctx
 def show(c: Ctx, dev: str) -> None:
     """DEV at a glance: its queues (and which slice owns each) and its slices."""
-    ifindex = c.nd.resolve(dev)
-    qs = c.nd.queues(ifindex)
-    sls = c.nd.slices(ifindex) if c.nd.client.kernel_has("slice-get") else []
-    name = c.nd.ifname(ifindex)
-    names = {s.ifindex: c.nd.ifname(s.ifindex) for s in sls if s.netns_id is None}
-    c.out({"ifindex": ifindex, "name": name, "queues": [q.to_json() for q in qs],
-           "slices": [s.to_json() for s in sls]},
-          render.device_tree(name, ifindex, qs, sls, names))
+    o = c.nd.overview(dev)
+    c.out(o.to_json(), render.device_tree(o.name, o.ifindex, o.queues, o.slices, o.names))
 
 
 def _slice_text(s: Slice) -> str:

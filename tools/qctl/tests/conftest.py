@@ -10,3 +10,10 @@ def run_cli(capsys, argv):
     rc = cli.main(argv)
     out, err = capsys.readouterr()
     return rc, out, err
+
+
+def install_fake(monkeypatch, inst):
+    """Make the CLI use `inst` instead of a real qctl.api.Netdev."""
+    from qctl import cli
+    monkeypatch.setattr(cli, "Netdev", lambda netns=None, spec=None: inst)
+    return inst

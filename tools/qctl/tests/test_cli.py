@@ -6,9 +6,8 @@ import json
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import install_fake, run_cli
 
-from qctl import cli
 from qctl.api import Queue
 from qctl.errors import DeviceError, FeatureMissing, KernelError
 
@@ -50,17 +49,11 @@ class FakeNetdev:
 
 @pytest.fixture
 def fake(monkeypatch):
-    inst = FakeNetdev()
-    monkeypatch.setattr(cli, "Netdev", lambda netns=None, spec=None: inst)
-    return inst
-
-
-def run(capsys, argv):
-    return run_cli(capsys, argv)
+    return install_fake(monkeypatch, FakeNetdev())
 
 
 def test_queues_table(fake, capsys):
-    rc, out, err = run(capsys, ["queues", "eth9"])
+    rc, out, err = run_cli(capsys, ["queues", "eth9"])
     assert rc == 0 and err == ""
     lines = out.splitlines()
     assert lines[0].split() == ["TYPE", "ID", "NAPI", "ORIGIN"]
@@ -69,7 +62,7 @@ def test_queues_table(fake, capsys):
 
 
 def test_queues_json(fake, capsys):
-    rc, out, _ = run(capsys, ["--json", "queues", "eth9"])
+    rc, out, _ = run_cli(capsys, ["--json", "queues", "eth9"])
     data = json.loads(out)
     assert rc == 0 and len(data) == 3
     assert data[1] == {"ifindex": 5, "type": "rx", "id": 2, "napi_id": 514,
@@ -77,17 +70,17 @@ def test_queues_json(fake, capsys):
 
 
 def test_alloc_passes_id_and_type(fake, capsys):
-    rc, out, _ = run(capsys, ["-j", "alloc", "eth9", "--type", "tx", "--id", "4"])
+    rc, out, _ = run_cli(capsys, ["-j", "alloc", "eth9", "--type", "tx", "--id", "4"])
     assert rc == 0 and fake.calls == [("alloc", "eth9", "tx", 4)]
     assert json.loads(out)["id"] == 4
-    rc, out, _ = run(capsys, ["alloc", "eth9", "--type", "rx"])
+    rc, out, _ = run_cli(capsys, ["alloc", "eth9", "--type", "rx"])
     assert out.strip() == "allocated rx queue 2 on eth9"
 
 
 def test_kernel_error_shows_errno_and_extack(fake, capsys):
     fake.fail = KernelError("queue-free", errno.EINVAL,
                             "rx queue 0 was not allocated dynamically")
-    rc, out, err = run(capsys, ["free", "eth9", "0", "--type", "rx"])
+    rc, out, err = run_cli(capsys, ["free", "eth9", "0", "--type", "rx"])
     assert rc == 1 and out == ""
     assert err.strip() == ("qctl: error: queue-free: EINVAL (Invalid argument): "
                            "rx queue 0 was not allocated dynamically")
@@ -95,23 +88,23 @@ def test_kernel_error_shows_errno_and_extack(fake, capsys):
 
 def test_eopnotsupp_named_as_kernel_does(fake, capsys):
     fake.fail = KernelError("queue-alloc", errno.EOPNOTSUPP, "no ops")
-    _, _, err = run(capsys, ["alloc", "eth9", "--type", "rx"])
+    _, _, err = run_cli(capsys, ["alloc", "eth9", "--type", "rx"])
     assert "EOPNOTSUPP" in err
 
 
 def test_missing_feature_exit_code(fake, capsys):
     fake.fail = FeatureMissing("the running kernel does not implement netdev 'queue-alloc'")
-    rc, _, err = run(capsys, ["alloc", "eth9", "--type", "rx"])
+    rc, _, err = run_cli(capsys, ["alloc", "eth9", "--type", "rx"])
     assert rc == 3 and "does not implement" in err and "Traceback" not in err
 
 
 def test_bad_device(fake, capsys):
-    rc, _, err = run(capsys, ["free", "missing", "1", "--type", "tx"])
+    rc, _, err = run_cli(capsys, ["free", "missing", "1", "--type", "tx"])
     assert rc == 1 and "no device named 'missing'" in err
 
 
 def test_usage_errors(fake, capsys):
-    rc, _, err = run(capsys, ["alloc", "eth9", "--type", "ring"])
+    rc, _, err = run_cli(capsys, ["alloc", "eth9", "--type", "ring"])
     assert rc == 2 and "ring" in err
-    rc, _, err = run(capsys, ["free", "eth9", "-1", "--type", "rx"])
+    rc, _, err = run_cli(capsys, ["free", "eth9", "-1", "--type", "rx"])
     assert rc == 2

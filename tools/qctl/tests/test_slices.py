@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import install_fake, run_cli
 
-from qctl import cli, render
+from qctl import render
 from qctl.api import Lease, Queue
 from qctl.errors import KernelError, QctlError
 from qctl.slices import Slice, format_mac, parse_mac
@@ -105,17 +105,11 @@ class FakeNetdev:
 
 @pytest.fixture
 def fake(monkeypatch):
-    inst = FakeNetdev()
-    monkeypatch.setattr(cli, "Netdev", lambda netns=None, spec=None: inst)
-    return inst
-
-
-def run(capsys, argv):
-    return run_cli(capsys, argv)
+    return install_fake(monkeypatch, FakeNetdev())
 
 
 def test_slice_create_passes_options(fake, capsys):
-    rc, out, _ = run(capsys, ["-j", "slice", "create", "eth9", "--rx", "2", "--tx", "1",
+    rc, out, _ = run_cli(capsys, ["-j", "slice", "create", "eth9", "--rx", "2", "--tx", "1",
                               "--name", "ns0", "--mac", "02:00:00:00:00:01",
                               "--max-queues", "4", "--netns", "c1"])
     assert rc == 0
@@ -126,15 +120,15 @@ def test_slice_create_passes_options(fake, capsys):
 
 
 def test_slice_create_explicit_queues(fake, capsys):
-    rc, _, _ = run(capsys, ["slice", "create", "eth9", "--queue", "rx:4", "--queue", "tx:4"])
+    rc, _, _ = run_cli(capsys, ["slice", "create", "eth9", "--queue", "rx:4", "--queue", "tx:4"])
     assert rc == 0 and fake.calls[0][4]["parent_ids"] == [("rx", 4), ("tx", 4)]
-    rc, _, err = run(capsys, ["slice", "create", "eth9", "--queue", "rx4"])
+    rc, _, err = run_cli(capsys, ["slice", "create", "eth9", "--queue", "rx4"])
     assert rc == 2 and "TYPE:ID" in err
 
 
 def test_slice_create_refusal_shows_extack(fake, capsys):
     fake.fail = KernelError("slice-create", errno.EEXIST, "a device named ns0 already exists")
-    rc, out, err = run(capsys, ["slice", "create", "eth9", "--rx", "1", "--tx", "1",
+    rc, out, err = run_cli(capsys, ["slice", "create", "eth9", "--rx", "1", "--tx", "1",
                                 "--name", "ns0"])
     assert rc == 1 and out == ""
     assert err.strip() == ("qctl: error: slice-create: EEXIST (File exists): "
@@ -142,13 +136,13 @@ def test_slice_create_refusal_shows_extack(fake, capsys):
 
 
 def test_slice_delete_by_parent_and_id(fake, capsys):
-    rc, out, _ = run(capsys, ["-j", "slice", "delete", "--parent", "eth9", "--id", "0"])
+    rc, out, _ = run_cli(capsys, ["-j", "slice", "delete", "--parent", "eth9", "--id", "0"])
     assert rc == 0 and fake.calls == [("delete", None, "eth9", 0)]
     assert json.loads(out)["deleted"] is True
 
 
 def test_slice_list_table(fake, capsys):
-    rc, out, _ = run(capsys, ["slice", "list"])
+    rc, out, _ = run_cli(capsys, ["slice", "list"])
     lines = out.splitlines()
     assert rc == 0 and lines[0].split()[:4] == ["PARENT", "ID", "NAME", "IFINDEX"]
     assert lines[1].split() == ["5", "0", "ns0", "9", "-", "02:00:00:00:00:01", "2", "1", "4"]
