@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Apply qmgmt to the kernel tree: the kernel/ overlay, then patches/series.
+# Apply qmgmt to the kernel tree: patches/series, a git format-patch series
+# that adds new files and edits upstream ones (git am applies it too).
 #
 #   scripts/apply.sh [--tree PATH]
 #
@@ -39,27 +40,9 @@ trap 'rm -f "$idx"' EXIT
 export GIT_INDEX_FILE=$idx
 g read-tree refs/qmgmt/base
 
-# 1. The overlay: whole new files, mirrored at their tree paths.
-n=0
-while IFS= read -r -d '' f; do
-	rel=${f#"$QM_ROOT/kernel/"}
-	case "$rel" in BASE|README.md) continue ;; esac
-	if g cat-file -e "refs/qmgmt/base:$rel" 2>/dev/null; then
-		qm_die "kernel/$rel exists upstream; edits to upstream files belong in patches/"
-	fi
-	blob=$(g hash-object -w --path="$rel" "$f")
-	mode=100644
-	[ -x "$f" ] && mode=100755
-	g update-index --add --cacheinfo "$mode,$blob,$rel"
-	n=$((n + 1))
-done < <(find "$QM_ROOT/kernel" -type f -print0 | sort -z)
-tree=$(g write-tree)
-head=$(GIT_AUTHOR_DATE="@1 +0000" GIT_COMMITTER_DATE="@1 +0000" \
-	g commit-tree "$tree" -p refs/qmgmt/base -m "qmgmt: new files (kernel/ overlay)")
-overlay=$head
-qm_log "overlay: $n new files"
+head=$(g rev-parse refs/qmgmt/base)
 
-# 2. The series, in order.
+# The series, in order.
 series=$QM_ROOT/patches/series
 np=0
 if [ -f "$series" ]; then
@@ -91,12 +74,11 @@ if [ -f "$series" ]; then
 fi
 unset GIT_INDEX_FILE
 
-# 3. Move the work tree.  Unchanged files keep their mtimes.
+# Move the work tree.  Unchanged files keep their mtimes.
 if [ "$(g rev-parse HEAD)" = "$head" ]; then
 	qm_log "already applied ($np patches): nothing to do"
 else
 	g checkout -q --detach "$head"
-	qm_log "applied overlay + $np patches -> $(g rev-parse --short HEAD)"
+	qm_log "applied $np patches -> $(g rev-parse --short HEAD)"
 fi
-g update-ref refs/qmgmt/overlay "$overlay"
 g update-ref refs/qmgmt/applied "$head"

@@ -5,11 +5,10 @@
 #
 # Workflow: scripts/apply.sh, edit real kernel files in the tree, commit
 # there (one commit per patch; amend or rebase freely on top of
-# refs/qmgmt/overlay), then run this.  Files that do not exist in the base
-# go to kernel/ whole; every commit's edits to upstream files become one
-# patch of patches/series.  --check exports into a scratch copy and fails if
-# the result differs from what is committed here (used by CI as the
-# apply -> export round trip).
+# refs/qmgmt/base), then run this.  Every commit becomes one patch of
+# patches/series, new files included.  --check exports into a scratch copy
+# and fails if the result differs from what is committed here (used by CI
+# as the apply -> export round trip).
 . "$(dirname "$0")/lib.sh"
 
 check=0
@@ -23,40 +22,24 @@ while [ $# -gt 0 ]; do
 done
 
 g() { git -C "$KDIR" "$@"; }
-g rev-parse -q --verify refs/qmgmt/overlay >/dev/null ||
-	qm_die "$KDIR was never set up by scripts/apply.sh"
+g rev-parse -q --verify refs/qmgmt/base >/dev/null ||
+	qm_die "$KDIR was never set up by scripts/fetch-base.sh"
 g diff --quiet HEAD -- || qm_die "$KDIR has uncommitted changes; commit them first"
-g merge-base --is-ancestor refs/qmgmt/overlay HEAD ||
-	qm_die "HEAD does not descend from refs/qmgmt/overlay; rebase your commits onto it"
+g merge-base --is-ancestor refs/qmgmt/base HEAD ||
+	qm_die "HEAD does not descend from refs/qmgmt/base; rebase your commits onto it"
 
 out=$QM_ROOT
 if [ $check = 1 ]; then
 	out=$(mktemp -d)
 	trap 'rm -rf "$out"' EXIT
-	mkdir -p "$out/kernel" "$out/patches"
-	cp "$QM_ROOT/kernel/BASE" "$QM_ROOT/kernel/README.md" "$out/kernel/" 2>/dev/null || true
+	mkdir -p "$out/patches"
 	cp "$QM_ROOT/patches/README.md" "$out/patches/" 2>/dev/null || true
 fi
 
-# New files -> kernel/
-mapfile -t new < <(g diff --name-only --no-renames --diff-filter=A refs/qmgmt/base HEAD)
-find "$out/kernel" -type f ! -name BASE ! -name README.md -delete
-find "$out/kernel" -mindepth 1 -type d -empty -delete
-for f in "${new[@]}"; do
-	mkdir -p "$out/kernel/$(dirname "$f")"
-	g show "HEAD:$f" > "$out/kernel/$f"
-	[ "$(g ls-tree HEAD -- "$f" | cut -c1-6)" = 100755 ] && chmod +x "$out/kernel/$f"
-done
-
-# Edits to upstream files -> patches/
-excl=()
-for f in "${new[@]}"; do excl+=(":(exclude)$f"); done
+# Every commit on top of the base -> one patch, new files included.
 find "$out/patches" -name '*.patch' -delete
 : > "$out/patches/series.tmp"
-for c in $(g rev-list --reverse refs/qmgmt/overlay..HEAD); do
-	if g diff --quiet "$c^" "$c" -- . "${excl[@]}"; then
-		continue
-	fi
+for c in $(g rev-list --reverse refs/qmgmt/base..HEAD); do
 	# Pin everything that shapes the patch text: git scales the abbreviated
 	# hash length with its (estimated) object count, so without core.abbrev
 	# two fresh trees can export different "index" lines.
@@ -64,7 +47,7 @@ for c in $(g rev-list --reverse refs/qmgmt/overlay..HEAD); do
 		-c diff.mnemonicPrefix=false -c diff.renames=true \
 		format-patch --zero-commit --no-signature -N -k --start-number \
 		"$(( $(wc -l < "$out/patches/series.tmp") + 1 ))" \
-		-o "$out/patches" -1 "$c" -- . "${excl[@]}")
+		-o "$out/patches" -1 "$c")
 	basename "$p" >> "$out/patches/series.tmp"
 done
 {
@@ -75,11 +58,10 @@ done
 rm -f "$out/patches/series.tmp"
 
 if [ $check = 1 ]; then
-	if ! diff -ruN -x README.md -x BASE "$QM_ROOT/kernel" "$out/kernel" ||
-	   ! diff -ruN -x README.md "$QM_ROOT/patches" "$out/patches"; then
-		qm_die "export of $KDIR differs from kernel/ + patches/ (round trip broken)"
+	if ! diff -ruN -x README.md "$QM_ROOT/patches" "$out/patches"; then
+		qm_die "export of $KDIR differs from patches/ (round trip broken)"
 	fi
 	qm_log "round trip clean: apply -> export gives no diff"
 else
-	qm_log "exported ${#new[@]} new files to kernel/, $(grep -vc "^#" "$out/patches/series") patches to patches/"
+	qm_log "exported $(grep -vc "^#" "$out/patches/series") patches to patches/"
 fi

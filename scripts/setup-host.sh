@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Install everything qmgmt needs on a fresh Debian/Ubuntu machine (as root):
-# the pinned kernel source package, the kernel build tool chain, qemu, udev,
-# and a Python venv (.venv/) with pinned versions plus qctl in editable mode.
+# the kernel build tool chain, qemu, udev, and a Python venv (.venv/) with
+# pinned versions plus qctl in editable mode.  The pinned kernel source is
+# fetched by scripts/fetch-base.sh (private apt configuration, sha256).
 # Safe to re-run; it only installs what is missing.
 . "$(dirname "$0")/lib.sh"
 
 pkgs=(
-	"$BASE_DEB_PACKAGE=$BASE_DEB_VERSION"
 	build-essential flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
 	ccache git
 	qemu-system-x86 udev
@@ -16,9 +16,7 @@ pkgs=(
 missing=()
 for p in "${pkgs[@]}"; do
 	name=${p%%=*}
-	if [ "$name" = "$BASE_DEB_PACKAGE" ]; then
-		[ -f "$BASE_TARBALL" ] || missing+=("$p")
-	elif ! dpkg-query -W -f '${Status}' "$name" 2>/dev/null | grep -q 'ok installed'; then
+	if ! dpkg-query -W -f '${Status}' "$name" 2>/dev/null | grep -q 'ok installed'; then
 		missing+=("$p")
 	fi
 done

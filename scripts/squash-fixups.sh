@@ -22,7 +22,7 @@ wt=$(mktemp -d "$QM_WORK/squash.XXXXXX")
 trap 'g worktree remove --force "$wt" >/dev/null 2>&1; rm -rf "$wt"' EXIT
 g worktree add -q --detach "$wt" HEAD
 GIT_SEQUENCE_EDITOR=true git -C "$wt" -c user.name=qmgmt -c user.email=qmgmt@localhost \
-	rebase -q -i --autosquash --committer-date-is-author-date refs/qmgmt/overlay ||
+	rebase -q -i --autosquash --committer-date-is-author-date refs/qmgmt/base ||
 	qm_die "autosquash rebase failed in $wt"
 new=$(git -C "$wt" rev-parse HEAD)
 g checkout -q --detach "$new"

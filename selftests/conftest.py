@@ -85,7 +85,7 @@ def nd() -> Iterator[Netdev]:
 @pytest.fixture
 def dev2(nsim: Callable[..., NetdevSim]) -> NetdevSim:
     """A running netdevsim port: 8 hardware queues, 2 active (static), so
-    ids 2..7 of each type are free for queue-alloc and slices."""
+    ids 2..7 of each type are free for queue-create and slices."""
     d = nsim(queues=8)
     d.up()
     cmd(["ethtool", "-L", d.ifname, "combined", "2"])

@@ -1,4 +1,4 @@
-"""queue-alloc / queue-free on netdevsim, through real netlink (qctl's API).
+"""queue-create / queue-destroy on netdevsim, through real netlink (qctl's API).
 
 Every test starts from a netdevsim port with 8 hardware queues of which
 `ethtool -L combined 2` leaves 2 active, so the pool has ids 2..7 free.
@@ -148,10 +148,10 @@ def test_refusals_leave_nothing_behind(dev2, nd):
     expect_refusal(lambda: nd.free(ifx, "rx", 0), errno.EINVAL, nd=nd, dev=dev2,
                    extack_has="not allocated dynamically")
     # a queue type that does not exist: rejected by the netlink policy
-    expect_refusal(lambda: nd.client.do("queue-alloc", {"ifindex": ifx, "type": 7}),
+    expect_refusal(lambda: nd.client.do("queue-create", {"ifindex": ifx, "type": 7}),
                    errno.ERANGE, nd=nd, dev=dev2)
     # missing attribute
-    expect_refusal(lambda: nd.client.do("queue-free", {"ifindex": ifx, "type": "rx"}),
+    expect_refusal(lambda: nd.client.do("queue-destroy", {"ifindex": ifx, "type": "rx"}),
                    errno.EINVAL, nd=nd, dev=dev2, extack_has="id")
     # exhausted hardware pool
     dev2.debugfs_write("queues/pool_rx", "3")
@@ -256,14 +256,14 @@ def test_permissions(dev2, nd):
         os.setresgid(65534, 65534, 65534)
         os.setresuid(65534, 65534, 65534)
         with netdev() as n:
-            n.client.do("queue-alloc", {"ifindex": ifx, "type": "rx"})
+            n.client.do("queue-create", {"ifindex": ifx, "type": "rx"})
 
     def as_userns_root():
         import ctypes
         libc = ctypes.CDLL(None, use_errno=True)
         assert libc.unshare(0x10000000) == 0          # CLONE_NEWUSER
         with netdev() as n:
-            n.client.do("queue-alloc", {"ifindex": ifx, "type": "rx"})
+            n.client.do("queue-create", {"ifindex": ifx, "type": "rx"})
 
     before = snapshot(nd, dev2)
     assert _in_child(as_nobody) == errno.EPERM
@@ -308,7 +308,7 @@ def test_cli_shows_extack_and_fails(dev2):
 def test_interop_with_kernel_ynl(dev2, nd):
     cli = [sys.executable, f"{ynl.KDIR}/tools/net/ynl/cli.py", "--spec",
            ynl.spec_path("netdev"), "--output-json"]
-    r = cmd(cli + ["--do", "queue-alloc", "--json",
+    r = cmd(cli + ["--do", "queue-create", "--json",
                    json.dumps({"ifindex": dev2.ifindex, "type": "rx"})])
     got = json.loads(r.stdout)
     assert got == {"id": 2, "ifindex": dev2.ifindex, "type": "rx"}
@@ -317,9 +317,9 @@ def test_interop_with_kernel_ynl(dev2, nd):
     r = cmd(cli + ["--dump", "queue-get", "--json", json.dumps({"ifindex": dev2.ifindex})])
     dyn = {(x["type"], x["id"]) for x in json.loads(r.stdout) if x.get("dynamic")}
     assert dyn == {("rx", 2), ("tx", 4)}
-    cmd(cli + ["--do", "queue-free", "--json",
+    cmd(cli + ["--do", "queue-destroy", "--json",
                json.dumps({"ifindex": dev2.ifindex, "type": "tx", "id": q.id})])
-    cmd(cli + ["--do", "queue-free", "--json",
+    cmd(cli + ["--do", "queue-destroy", "--json",
                json.dumps({"ifindex": dev2.ifindex, "type": "rx", "id": 2})])
     assert dynamic_ids(nd, dev2) == {"rx": [], "tx": []}
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark (not a test): queue-alloc/free against ethtool -L, in the VM.
+"""Benchmark (not a test): queue-create/free against ethtool -L, in the VM.
 
   scripts/vm-run.sh -- selftests/bench/run-in-vm.sh
 
@@ -98,8 +98,8 @@ def bench_reconfig(nd, ethnl, a, b, n: int) -> dict:
         for _ in range(n):
             # same client layer as the ethtool side: one netlink do each
             t0 = time.perf_counter()
-            q = nd.client.do("queue-alloc", {"ifindex": ifx, "type": "rx"})
-            nd.client.do("queue-free", {"ifindex": ifx, "type": "rx", "id": q["id"]})
+            q = nd.client.do("queue-create", {"ifindex": ifx, "type": "rx"})
+            nd.client.do("queue-destroy", {"ifindex": ifx, "type": "rx", "id": q["id"]})
             lat.append(time.perf_counter() - t0)
     res["alloc_free"] = {"median_ms": statistics.median(lat) * 1e3,
                          "p90_ms": pct(lat, 0.9) * 1e3, "sent": tr.sent,

@@ -56,11 +56,11 @@ def run(nd: Netdev, name: str, parent_ifindex: int, other_ifindex: int) -> dict[
     res["free_static"] = outcome(lambda: nd.free(idx, "rx", 0))
     # the parent and the other slice are out of reach
     res["parent_alloc"] = outcome(lambda: nd.client.do(
-        "queue-alloc", {"ifindex": parent_ifindex, "type": "rx"}))
+        "queue-create", {"ifindex": parent_ifindex, "type": "rx"}))
     res["parent_queues"] = outcome(lambda: nd.client.dump(
         "queue-get", {"ifindex": parent_ifindex}))
     res["other_alloc"] = outcome(lambda: nd.client.do(
-        "queue-alloc", {"ifindex": other_ifindex, "type": "rx"}))
+        "queue-create", {"ifindex": other_ifindex, "type": "rx"}))
     res["other_get"] = outcome(lambda: nd.client.do("slice-get", {"ifindex": other_ifindex}))
     # slices are made and destroyed from the parent's side only
     res["nested_create"] = outcome(lambda: nd.client.do(

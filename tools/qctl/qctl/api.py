@@ -171,14 +171,17 @@ class Netdev:
         req: dict[str, Any] = {"ifindex": self.resolve(dev), "type": check_type(qtype)}
         if qid is not None:
             req["id"] = qid
-        rsp = self.client.do("queue-alloc", req)
-        return Queue(ifindex=int(rsp["ifindex"]), type=str(rsp["type"]), id=int(rsp["id"]),
+        # queue-create is upstream's (leases); without a lease it allocates
+        # only on a kernel that also has the qmgmt queue-destroy.
+        self.client.require("queue-destroy", "queue-create without a lease")
+        rsp = self.client.do("queue-create", req)
+        return Queue(ifindex=int(req["ifindex"]), type=str(req["type"]), id=int(rsp["id"]),
                      dynamic=True)
 
     def free(self, dev: str | int, qtype: str, qid: int) -> Queue:
         """Release a queue from alloc(); returns the queue that went away."""
         ifindex = self.resolve(dev)
-        self.client.do("queue-free", {"ifindex": ifindex, "type": check_type(qtype), "id": qid})
+        self.client.do("queue-destroy", {"ifindex": ifindex, "type": check_type(qtype), "id": qid})
         return Queue(ifindex=ifindex, type=qtype, id=qid, dynamic=True)
 
     def qstats(self, dev: str | int, per_queue: bool = False) -> list[dict[str, Any]]:

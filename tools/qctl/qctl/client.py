@@ -162,11 +162,18 @@ class GenlClient:
         assert self._kernel_ops is not None
         return op.value in self._kernel_ops
 
+    def require(self, op_name: str, feature: str | None = None) -> None:
+        """Raise FeatureMissing unless the kernel's family lists `op_name`."""
+        if self.kernel_has(op_name):
+            return
+        op = self.spec.op(op_name)
+        what = f"{feature}, which needs " if feature else ""
+        raise FeatureMissing(
+            f"the running kernel does not implement {what}{self.spec.name} '{op.name}' "
+            f"(command {op.value}); boot a kernel with the qmgmt patches")
+
     def _require(self, op: OpDef) -> None:
-        if not self.kernel_has(op.name):
-            raise FeatureMissing(
-                f"the running kernel does not implement {self.spec.name} '{op.name}' "
-                f"(command {op.value}); boot a kernel with the qmgmt patches")
+        self.require(op.name)
 
     # --- requests ----------------------------------------------------------
     def _request(self, op: OpDef, attrs: dict[str, Any], flags: int) -> list[dict[str, Any]]:

@@ -78,22 +78,22 @@ def test_alloc_passes_id_and_type(fake, capsys):
 
 
 def test_kernel_error_shows_errno_and_extack(fake, capsys):
-    fake.fail = KernelError("queue-free", errno.EINVAL,
+    fake.fail = KernelError("queue-destroy", errno.EINVAL,
                             "rx queue 0 was not allocated dynamically")
     rc, out, err = run_cli(capsys, ["free", "eth9", "0", "--type", "rx"])
     assert rc == 1 and out == ""
-    assert err.strip() == ("qctl: error: queue-free: EINVAL (Invalid argument): "
+    assert err.strip() == ("qctl: error: queue-destroy: EINVAL (Invalid argument): "
                            "rx queue 0 was not allocated dynamically")
 
 
 def test_eopnotsupp_named_as_kernel_does(fake, capsys):
-    fake.fail = KernelError("queue-alloc", errno.EOPNOTSUPP, "no ops")
+    fake.fail = KernelError("queue-create", errno.EOPNOTSUPP, "no ops")
     _, _, err = run_cli(capsys, ["alloc", "eth9", "--type", "rx"])
     assert "EOPNOTSUPP" in err
 
 
 def test_missing_feature_exit_code(fake, capsys):
-    fake.fail = FeatureMissing("the running kernel does not implement netdev 'queue-alloc'")
+    fake.fail = FeatureMissing("the running kernel does not implement netdev 'queue-create'")
     rc, _, err = run_cli(capsys, ["alloc", "eth9", "--type", "rx"])
     assert rc == 3 and "does not implement" in err and "Traceback" not in err
 

@@ -28,26 +28,35 @@ def test_stock_ids_unchanged(spec):
     assert spec.attr_set("qstats")["rx-packets"].value == 8
 
 
-def test_qmgmt_ids_skip_upstream_reservations(spec):
-    assert spec.op("queue-alloc").value == 17          # 14-16 are upstream's
-    assert spec.op("queue-free").value == 18
-    assert spec.op("queue-add-ntf").value == 19
-    assert spec.op("queue-del-ntf").value == 20
-    assert spec.attr_set("queue")["dynamic"].value == 9
-    # 6 and 7 stay upstream's (io-uring, xsk); 8 is upstream's lease, reused as is
-    assert not {6, 7} & set(spec.attr_set("queue").by_value)
+def test_upstream_7_1_ids_unchanged(spec):
+    # queue leasing (7.1): queue-create 16 and the lease nest, queue attr 8
+    assert spec.op("queue-create").value == 16
+    assert spec.op("napi-set").value == 14 and spec.op("bind-tx").value == 15
     assert spec.attr_set("queue")["lease"].value == 8
-    # the handler checks CAP_NET_ADMIN over the device's netns instead
-    assert "admin-perm" not in spec.op("queue-alloc").flags
+    assert spec.attr_set("queue")["dynamic"].value == 9
+
+
+def test_qmgmt_ops_start_at_64(spec):
+    """Out-of-tree commands take 64 and up: an op upstream appends after 16
+    can never collide with them (Documentation/networking/queue-mgmt.rst)."""
+    names = ["queue-destroy", "queue-add-ntf", "queue-del-ntf", "slice-create",
+             "slice-delete", "slice-get", "slice-add-ntf", "slice-del-ntf"]
+    assert [spec.op(n).value for n in names] == list(range(64, 72))
+    upstream = [op.value for op in spec.ops.values() if op.name not in names]
+    assert max(upstream) < 64
     assert spec.op("queue-add-ntf").mcgrp == "mgmt"
     assert spec.op("queue-add-ntf").attr_set == "queue"
-
-
-def test_slice_ops_follow_the_queue_block(spec):
-    names = ["slice-create", "slice-delete", "slice-get", "slice-add-ntf", "slice-del-ntf"]
-    assert [spec.op(n).value for n in names] == [21, 22, 23, 24, 25]
     assert spec.op("slice-add-ntf").mcgrp == "mgmt"
     assert spec.op("slice-del-ntf").attr_set == "slice"
+
+
+def test_permissions_decided_once(spec):
+    # a container admin may size its slice: uns-admin-perm, and the handler
+    # keeps physical devices and leases to the initial namespace
+    for op in ("queue-create", "queue-destroy"):
+        assert spec.op(op).flags == ("uns-admin-perm",)
+    for op in ("slice-create", "slice-delete"):
+        assert spec.op(op).flags == ("admin-perm",)
 
 
 def test_lease_nest_has_upstream_layout(spec):
@@ -66,7 +75,7 @@ def test_every_slice_attribute_documented(spec):
 def test_every_queue_attribute_documented(spec):
     for a in spec.attr_set("queue").by_name.values():
         assert a.doc.strip(), f"queue attribute {a.name} has no doc"
-    for name in ("queue-alloc", "queue-free", "queue-add-ntf", "queue-del-ntf"):
+    for name in ("queue-create", "queue-destroy", "queue-add-ntf", "queue-del-ntf"):
         assert spec.op(name).doc.strip()
 
 
@@ -90,13 +99,12 @@ def test_ids_match_generated_uapi_header():
         if p.endswith(".patch"):
             with open(os.path.join(patches, p), encoding="utf-8") as f:
                 text += f.read()
-    for op in ("queue-alloc", "queue-free", "queue-add-ntf", "queue-del-ntf"):
+    for op in ("queue-destroy", "queue-add-ntf", "queue-del-ntf"):
         c = "NETDEV_CMD_" + op.upper().replace("-", "_")
         assert re.search(rf"^\+\t{c}[ ,=]", text, re.M), f"{c} not generated"
-    m = re.search(r"^\+\tNETDEV_CMD_QUEUE_ALLOC = (\d+),", text, re.M)
-    assert m and int(m.group(1)) == spec.op("queue-alloc").value
-    m = re.search(r"^\+\tNETDEV_A_QUEUE_DYNAMIC = (\d+),", text, re.M)
-    assert m and int(m.group(1)) == spec.attr_set("queue")["dynamic"].value
+    m = re.search(r"^\+\tNETDEV_CMD_QUEUE_DESTROY = (\d+),", text, re.M)
+    assert m and int(m.group(1)) == spec.op("queue-destroy").value
+    assert re.search(r"^\+\tNETDEV_A_QUEUE_DYNAMIC,", text, re.M)
 
 
 def _write(tmp_path, body: str) -> str:
