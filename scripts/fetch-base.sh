@@ -34,8 +34,8 @@ drop_debian_ignore() {
 	local gi=$KDIR/.gitignore
 	grep -q '^# Debian packaging: ignore everything' "$gi" 2>/dev/null || return 0
 	sed -i '/^# Debian packaging: ignore everything/,$d' "$gi"
-	sed -i -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$gi"
 	sed -i '${/^#$/d}' "$gi"
+	sed -i -e :a -e '/^\n*$/{$d;N;ba' -e '}' "$gi"
 }
 
 # Make $KDIR a git repository with one deterministic base commit.

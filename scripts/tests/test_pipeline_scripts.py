@@ -29,7 +29,7 @@ def git(tree, *args):
 
 @pytest.fixture
 def proj(tmp_path):
-    """A scratch qmgmt project and a fake 6.12.117 tree."""
+    """A scratch qmgmt project and a fake 7.3.4 tree."""
     p = tmp_path / "proj"
     shutil.copytree(os.path.join(ROOT, "scripts"), p / "scripts",
                     ignore=shutil.ignore_patterns("tests", "__pycache__"))
@@ -38,7 +38,7 @@ def proj(tmp_path):
     (p / "patches").mkdir()
     tree = tmp_path / "linux"
     (tree / "net").mkdir(parents=True)
-    (tree / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 117\n")
+    (tree / "Makefile").write_text("VERSION = 7\nPATCHLEVEL = 3\nSUBLEVEL = 4\n")
     (tree / "net" / "a.c").write_text("int a;\n\nint b;\n")
     (tree / "net" / "b.c").write_text("int c;\n")
     sh(str(p / "scripts" / "fetch-base.sh"), "--tree", str(tree))
@@ -60,12 +60,14 @@ def make_series(p, tree):
 def test_export_then_apply_round_trip(proj):
     p, tree = proj
     make_series(p, tree)
-    assert (p / "kernel" / "net" / "new.c").read_text() == "int fresh;\n"
+    assert not (p / "kernel" / "net").exists()
     series = [l for l in (p / "patches" / "series").read_text().splitlines()
               if l and not l.startswith("#")]
     assert len(series) == 2 and series[0].startswith("0001-net-first-change")
     first = (p / "patches" / series[0]).read_text()
-    assert "new.c" not in first and "b2" in first and "Body one." in first
+    # a new file travels inside the patch that adds it
+    assert "new file mode" in first and "+int fresh;" in first
+    assert "b2" in first and "Body one." in first
     # a fresh tree from the same base gets the same result, and export is clean
     before = git(tree, "rev-parse", "HEAD^{tree}").stdout
     sh(str(p / "scripts" / "apply.sh"), "--tree", str(tree))
@@ -100,12 +102,33 @@ def test_broken_patch_names_patch_and_file_and_changes_nothing(proj):
     assert git(tree, "status", "--porcelain").stdout == ""
 
 
-def test_overlay_may_not_shadow_upstream_files(proj):
+def test_series_applies_with_git_am(proj, tmp_path):
+    """patches/ is a real format-patch series: plain git am takes it."""
     p, tree = proj
-    (p / "kernel" / "net").mkdir(parents=True, exist_ok=True)
-    (p / "kernel" / "net" / "a.c").write_text("oops\n")
-    r = sh(str(p / "scripts" / "apply.sh"), "--tree", str(tree), check=False)
-    assert r.returncode != 0 and "belong in patches" in r.stderr
+    make_series(p, tree)
+    wt = tmp_path / "am"
+    git(tree, "worktree", "add", "-q", "--detach", str(wt), "refs/qmgmt/base")
+    patches = sorted(str(x) for x in (p / "patches").glob("*.patch"))
+    git(wt, "am", "-q", *patches)
+    assert (wt / "net" / "new.c").read_text() == "int fresh;\n"
+    assert git(wt, "rev-parse", "HEAD^{tree}").stdout == \
+        git(tree, "rev-parse", "HEAD^{tree}").stdout
+
+
+def test_tree_from_debian_tarball_with_ignore_everything(tmp_path, proj):
+    """--tree on an extracted linux-source tarball: Debian's .gitignore
+    stanza ignores every top-level file, so git saw nothing to commit."""
+    p, _ = proj
+    t = tmp_path / "linux-source-7.3"
+    (t / "net").mkdir(parents=True)
+    (t / "Makefile").write_text("VERSION = 7\nPATCHLEVEL = 3\nSUBLEVEL = 4\n")
+    (t / "net" / "a.c").write_text("int a;\n")
+    (t / ".gitignore").write_text("*.o\n\n#\n# Debian packaging: ignore everything at the top level\n/*\n")
+    sh(str(p / "scripts" / "fetch-base.sh"), "--tree", str(t))
+    files = git(t, "ls-files").stdout.split()
+    assert "Makefile" in files and "net/a.c" in files
+    assert (t / ".gitignore").read_text() == "*.o\n"
+    assert git(t, "rev-parse", "refs/qmgmt/base").stdout.strip()
 
 
 def test_version_mismatch_refused(tmp_path, proj):
@@ -114,7 +137,7 @@ def test_version_mismatch_refused(tmp_path, proj):
     other.mkdir()
     (other / "Makefile").write_text("VERSION = 6\nPATCHLEVEL = 6\nSUBLEVEL = 1\n")
     r = sh(str(p / "scripts" / "fetch-base.sh"), "--tree", str(other), check=False)
-    assert r.returncode != 0 and "6.6.1" in r.stderr and "6.12.117" in r.stderr
+    assert r.returncode != 0 and "6.6.1" in r.stderr and "7.3.4" in r.stderr
 
 
 def test_uncommitted_edits_are_not_clobbered(proj):
