@@ -27,7 +27,8 @@ log=$QM_WORK/build-lean/build.log
 # "path: warning text" for every warning of the last build, paths relative
 # to the tree, line and column numbers dropped (they move between patches).
 warnings() {
-	sed -n "s|^\\(\\.\\./[^/]*/\\)\\{0,1\\}$KDIR/||; s|^\\([^ :]*\\):[0-9]*:[0-9]*: warning: |\\1: |p" "$log" |
+	sed -n -e "s|^$KDIR/||" -e 's|^\.\./[^/]*/||' \
+		-e 's|^\([^ :]*\):[0-9]*:[0-9]*: warning: |\1: |p' "$log" |
 		grep -v '^ ' | sort -u
 }
 

@@ -6,8 +6,9 @@
 #  1. host set-up (apt, venv), host-side unit tests (qctl, scripts)
 #  2. base + patches: apply, round-trip export check, generated-netlink
 #     drift check, checkpatch --strict on every patch
-#  3. lean lane: build, boot under virtme-ng, qmgmt selftests + the
-#     upstream regression floor
+#  3. lean lane: every patch built on its own (W=1, no new warnings; the
+#     last step is the lean kernel), boot under virtme-ng, qmgmt selftests,
+#     the series' kernel selftest and the upstream regression floor
 #  4. debug lane (lockdep, KASAN, kmemleak, ref trackers): build, boot, the
 #     kernel-facing selftests; any splat fails
 # Exits non-zero if any step failed; prints a summary with timings.
@@ -19,7 +20,7 @@ debug=1
 # queue state changes and rollback, AF_XDP, and every way a slice goes away
 # (explicit delete, parent unregister, netns deletion, failed creation).
 # Refusals and notifications are plain validation paths; the lean lane has them.
-DEBUG_TESTS='alloc_then_free or fault_injection or af_xdp or lifetime_parent or lifetime_netns_deleted or lifetime_explicit'
+DEBUG_TESTS='alloc_then_free or fault_injection or af_xdp or lifetime_parent or lifetime_netns_deleted or lifetime_explicit or kselftest'
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--no-debug) debug=0; shift ;;
@@ -73,7 +74,8 @@ step "export round trip" "$QM_ROOT/scripts/export.sh" --check
 step "generated netlink in sync" "$QM_ROOT/scripts/check-genl.sh"
 step "checkpatch --strict" "$QM_ROOT/scripts/checkpatch.sh"
 
-if step "build lean kernel" "$QM_ROOT/scripts/build-kernel.sh" --lane lean >/dev/null; then
+step "selftest helpers" "$QM_ROOT/scripts/build-selftest-helpers.sh"
+if step "every patch builds (lean, W=1)" "$QM_ROOT/scripts/check-series.sh"; then
 	step "VM lean: selftests + floor" "$QM_ROOT/scripts/vm-run.sh" --lane lean --timeout 2400 -- \
 		"$QM_ROOT/selftests/run-in-vm.sh" --suite all
 fi

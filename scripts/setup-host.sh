@@ -9,6 +9,7 @@
 pkgs=(
 	build-essential flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
 	ccache git
+	clang llvm
 	qemu-system-x86 udev
 	iproute2 ethtool procps socat iputils-ping util-linux
 	python3 python3-venv

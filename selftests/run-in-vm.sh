@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Runs INSIDE the VM (booted by scripts/vm-run.sh): the qmgmt pytest suite,
-# then the upstream regression floor, then a dmesg splat check.
+# the kernel selftests the series adds (kselftests.txt), the upstream
+# regression floor (upstream-floor.txt), then a dmesg splat check.
 #
-#   run-in-vm.sh [--suite all|qmgmt|upstream] [-- PYTEST_ARGS...]
+#   run-in-vm.sh [--suite all|SUITE[,SUITE...]] [-- PYTEST_ARGS...]
+#   SUITE: qmgmt, kselftest, upstream
 #
 # Reports go to $QM_RESULTS/$QM_LANE/: junit.xml, pytest.log, upstream.txt,
 # dmesg.txt, summary.txt.  Exit status is non-zero on any failure.
 set -u
 suite=all
+has() { [ "$suite" = all ] || case ",$suite," in *",$1,"*) true ;; *) false ;; esac; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--suite) suite=$2; shift 2 ;;
@@ -32,7 +35,7 @@ rc=0
 summary() { echo "$*" | tee -a "$out/summary.txt"; }
 summary "kernel: $(uname -r) lane: $QM_LANE"
 
-if [ "$suite" = all ] || [ "$suite" = qmgmt ]; then
+if has qmgmt; then
 	cd "$QM_ROOT/selftests" || exit 1
 	"$py" -m pytest -p no:cacheprovider -rfE --junitxml="$out/junit.xml" "$@" . 2>&1 |
 		tee "$out/pytest.log"
@@ -42,7 +45,11 @@ if [ "$suite" = all ] || [ "$suite" = qmgmt ]; then
 	summary "qmgmt selftests: $(tail -1 "$out/pytest.log") (rc $prc)"
 fi
 
-if [ "$suite" = all ] || [ "$suite" = upstream ]; then
+# Run every test of a list file: <dir under tools/testing/selftests> <test>
+# [xfail:<ERE>]; a test passes (0), skips (4) or, with xfail, fails only on
+# ERROR / "not ok" lines that all match <ERE> (a failure the base has too).
+run_list() {
+	local list=$1 file=$2 label=$3 dir t xfail trc secs log xre res t0
 	pass=0 fail=0 skip=0 xf=0
 	while read -r dir t xfail; do
 		case "$dir" in ''|'#'*) continue ;; esac
@@ -58,7 +65,8 @@ if [ "$suite" = all ] || [ "$suite" = upstream ]; then
 		log=$out/upstream-${t}.log
 		xre=${xfail#xfail:}
 		if [ "$trc" != 0 ] && [ "$trc" != 4 ] && [ -n "$xfail" ] &&
-		   grep -q '^ERROR' "$log" && ! grep '^ERROR' "$log" | grep -qvE "$xre"; then
+		   grep -qE '^(ERROR|not ok)' "$log" &&
+		   ! grep -E '^(ERROR|not ok)' "$log" | grep -qvE "$xre"; then
 			trc=xfail
 		fi
 		case $trc in
@@ -68,10 +76,12 @@ if [ "$suite" = all ] || [ "$suite" = upstream ]; then
 		*) res=FAIL; fail=$((fail + 1)); rc=1
 		   tail -20 "$log" ;;
 		esac
-		printf '%-5s %-40s rc=%-3s %ss\n' "$res" "$dir/$t" "$trc" "$secs" | tee -a "$out/upstream.txt"
-	done < "$QM_ROOT/selftests/upstream-floor.txt"
-	summary "upstream floor: $pass passed, $fail failed, $skip skipped, $xf known base failures"
-fi
+		printf '%-5s %-40s rc=%-3s %ss\n' "$res" "$dir/$t" "$trc" "$secs" | tee -a "$out/$file.txt"
+	done < "$list"
+	summary "$label: $pass passed, $fail failed, $skip skipped, $xf known base failures"
+}
+has kselftest && run_list "$QM_ROOT/selftests/kselftests.txt" kselftests "series kselftests"
+has upstream && run_list "$QM_ROOT/selftests/upstream-floor.txt" upstream "upstream floor"
 
 # Any kernel splat fails the run, on either lane.
 if [ -e /sys/kernel/debug/kmemleak ]; then
