@@ -5,7 +5,7 @@
 #
 # For every file the tree marks "YNL-GEN" and that is generated from a spec
 # qmgmt changes (netdev.yaml at least), regenerate it with the tree's own
-# tools/net/ynl/ynl-gen-c.py (same mode and flags as ynl-regen.sh) into a
+# tools/net/ynl/pyynl/ynl_gen_c.py (same mode and flags as ynl-regen.sh) into a
 # scratch file of the same name and compare.  --fix runs the tree's
 # tools/net/ynl/ynl-regen.sh -f instead; commit the result in the tree and
 # run scripts/export.sh.
@@ -31,7 +31,7 @@ for f in $(git grep --files-with-matches '^/\* YNL-GEN \(kernel\|uapi\|user\)');
 	args=$(sed -n 's@/\* YNL-ARG \(.*\) \*/@\1@p' "$f")
 	mkdir -p "$tmp/$n"
 	# shellcheck disable=SC2086
-	"$py" tools/net/ynl/ynl-gen-c.py --mode "${params[2]}" --"${params[3]}" \
+	"$py" tools/net/ynl/pyynl/ynl_gen_c.py --mode "${params[2]}" --"${params[3]}" \
 		--spec "${params[0]}" $args -o "$tmp/$n/$(basename "$f")" >/dev/null ||
 		{ echo "generator failed for $f"; bad=1; continue; }
 	if ! diff -u "$f" "$tmp/$n/$(basename "$f")"; then

@@ -33,7 +33,7 @@ if [ $check = 1 ]; then
 	out=$(mktemp -d)
 	trap 'rm -rf "$out"' EXIT
 	mkdir -p "$out/patches"
-	cp "$QM_ROOT/patches/README.md" "$out/patches/" 2>/dev/null || true
+	cp "$QM_ROOT/patches/README.md" "$QM_ROOT/patches/cover-letter.txt" "$out/patches/" 2>/dev/null || true
 fi
 
 # Every commit on top of the base -> one patch, new files included.

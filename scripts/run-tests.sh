@@ -20,7 +20,7 @@ debug=1
 # queue state changes and rollback, AF_XDP, and every way a slice goes away
 # (explicit delete, parent unregister, netns deletion, failed creation).
 # Refusals and notifications are plain validation paths; the lean lane has them.
-DEBUG_TESTS='alloc_then_free or fault_injection or af_xdp or lifetime_parent or lifetime_netns_deleted or lifetime_explicit or kselftest'
+DEBUG_TESTS='alloc_then_free or fault_injection or af_xdp or lifetime_parent or lifetime_netns_deleted or lifetime_explicit'
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--no-debug) debug=0; shift ;;
@@ -82,6 +82,6 @@ fi
 if [ $debug = 1 ]; then
 	if step "build debug kernel" "$QM_ROOT/scripts/build-kernel.sh" --lane debug >/dev/null; then
 		step "VM debug: kernel-facing tests" "$QM_ROOT/scripts/vm-run.sh" --lane debug --mem 4096 --timeout 2400 -- \
-			"$QM_ROOT/selftests/run-in-vm.sh" --suite qmgmt -- -m "not slow" -k "$DEBUG_TESTS"
+			"$QM_ROOT/selftests/run-in-vm.sh" --suite qmgmt,kselftest -- -m "not slow" -k "$DEBUG_TESTS"
 	fi
 fi

@@ -13,12 +13,12 @@ KDIR = os.environ.get("QM_KDIR", "")
 
 
 def _import_ynl() -> tuple[Any, Any]:
-    if not KDIR or not os.path.isdir(f"{KDIR}/tools/net/ynl/lib"):
-        raise RuntimeError("QM_KDIR must point at the patched kernel tree (tools/net/ynl)")
+    if not KDIR or not os.path.isdir(f"{KDIR}/tools/net/ynl/pyynl/lib"):
+        raise RuntimeError("QM_KDIR must point at the patched kernel tree (tools/net/ynl/pyynl)")
     path = f"{KDIR}/tools/net/ynl"
     if path not in sys.path:
         sys.path.insert(0, path)
-    from lib import NlError, YnlFamily  # type: ignore[import-not-found]
+    from pyynl.lib import NlError, YnlFamily  # type: ignore[import-not-found]
     return YnlFamily, NlError
 
 
@@ -43,3 +43,8 @@ def qstats_by_queue(nf: Any, ifindex: int) -> dict[tuple[str, int], dict[str, in
 
 def qstats_dev(nf: Any, ifindex: int) -> dict[str, int]:
     return nf.qstats_get({"ifindex": ifindex}, dump=True)[0]
+
+
+def cli() -> list[str]:
+    """The tree's ynl command line, with the patched netdev spec."""
+    return [sys.executable, f"{KDIR}/tools/net/ynl/pyynl/cli.py", "--spec", spec_path("netdev")]
