@@ -3,7 +3,8 @@
 #
 #   scripts/run-tests.sh [--no-debug] [--lean-only-suite SUITE]
 #
-#  1. host set-up (apt, venv), host-side unit tests (qctl, scripts)
+#  1. host set-up (apt, venv), host-side unit tests (qctl, scripts), ruff
+#     and mypy over qctl and the selftests
 #  2. base + patches: apply, round-trip export check, generated-netlink
 #     drift check, checkpatch --strict on every patch
 #  3. lean lane: every patch built on its own (W=1, no new warnings; the
@@ -68,6 +69,8 @@ step "host setup" "$QM_ROOT/scripts/setup-host.sh" || exit 1
 rm -rf "$QM_RESULTS"; mkdir -p "$QM_RESULTS"
 step "host unit tests" "$QM_VENV/bin/python" -m pytest -p no:cacheprovider -q \
 	"$QM_ROOT/tools/qctl/tests" "$QM_ROOT/scripts/tests"
+step "ruff" "$QM_VENV/bin/ruff" check "$QM_ROOT/tools/qctl" "$QM_ROOT/selftests" "$QM_ROOT/scripts/tests"
+step "mypy" "$QM_VENV/bin/mypy" --ignore-missing-imports "$QM_ROOT/tools/qctl/qctl" "$QM_ROOT/selftests"
 step "fetch base" "$QM_ROOT/scripts/fetch-base.sh" >/dev/null || exit 1
 step "apply series" "$QM_ROOT/scripts/apply.sh" || exit 1
 step "export round trip" "$QM_ROOT/scripts/export.sh" --check

@@ -61,8 +61,8 @@ def test_export_then_apply_round_trip(proj):
     p, tree = proj
     make_series(p, tree)
     assert not (p / "kernel" / "net").exists()
-    series = [l for l in (p / "patches" / "series").read_text().splitlines()
-              if l and not l.startswith("#")]
+    series = [ln for ln in (p / "patches" / "series").read_text().splitlines()
+              if ln and not ln.startswith("#")]
     assert len(series) == 2 and series[0].startswith("0001-net-first-change")
     first = (p / "patches" / series[0]).read_text()
     # a new file travels inside the patch that adds it
@@ -91,8 +91,8 @@ def test_broken_patch_names_patch_and_file_and_changes_nothing(proj):
     make_series(p, tree)
     sh(str(p / "scripts" / "apply.sh"), "--tree", str(tree))
     head = git(tree, "rev-parse", "HEAD").stdout
-    series = [l for l in (p / "patches" / "series").read_text().splitlines()
-              if l and not l.startswith("#")]
+    series = [ln for ln in (p / "patches" / "series").read_text().splitlines()
+              if ln and not ln.startswith("#")]
     bad = p / "patches" / series[1]
     bad.write_text(bad.read_text().replace("-int c;", "-int zzz;"))
     r = sh(str(p / "scripts" / "apply.sh"), "--tree", str(tree), check=False)
@@ -123,7 +123,8 @@ def test_tree_from_debian_tarball_with_ignore_everything(tmp_path, proj):
     (t / "net").mkdir(parents=True)
     (t / "Makefile").write_text("VERSION = 7\nPATCHLEVEL = 3\nSUBLEVEL = 4\n")
     (t / "net" / "a.c").write_text("int a;\n")
-    (t / ".gitignore").write_text("*.o\n\n#\n# Debian packaging: ignore everything at the top level\n/*\n")
+    (t / ".gitignore").write_text(
+        "*.o\n\n#\n# Debian packaging: ignore everything at the top level\n/*\n")
     sh(str(p / "scripts" / "fetch-base.sh"), "--tree", str(t))
     files = git(t, "ls-files").stdout.split()
     assert "Makefile" in files and "net/a.c" in files
@@ -154,7 +155,7 @@ FRAGMENTS = os.path.join(ROOT, "Kconfig-fragments")
 
 def fragment_lines(name):
     with open(os.path.join(FRAGMENTS, name), encoding="ascii") as f:
-        return [l.rstrip("\n") for l in f]
+        return [line.rstrip("\n") for line in f]
 
 
 @pytest.mark.parametrize("name", ["vm.config", "qmgmt.config", "debug.config"])

@@ -23,7 +23,6 @@ import socket
 import statistics
 import struct
 import sys
-import threading
 import time
 from typing import Any
 

@@ -13,7 +13,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     rows = [["-" if c is None else str(c) for c in r] for r in rows]
     widths = [len(h) for h in headers]
     for r in rows:
-        widths = [max(w, len(c)) for w, c in zip(widths, r)]
+        widths = [max(w, len(c)) for w, c in zip(widths, r, strict=True)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [fmt.format(*headers).rstrip()]
     lines += [fmt.format(*r).rstrip() for r in rows]
