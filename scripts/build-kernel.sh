@@ -3,7 +3,7 @@
 #
 #   scripts/build-kernel.sh [--lane lean|debug]
 #
-# lean:  tinyconfig + Kconfig-fragments/{vm,qmgmt}.config, W=1
+# lean:  tinyconfig + Kconfig-fragments/{vm,qmgmt}.config
 # debug: lean + Kconfig-fragments/debug.config (lockdep, KASAN, kmemleak,
 #        ref trackers, fault injection)
 # Output: .work/build-<lane>/ (bzImage, modules, vmlinux), usable by
@@ -19,11 +19,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 frags=("$QM_ROOT/Kconfig-fragments/vm.config" "$QM_ROOT/Kconfig-fragments/qmgmt.config")
-# The lean lane builds with W=1, as scripts/check-series.sh builds every
-# patch: its last step is then exactly this build, served from ccache.
-wflags=()
 case "$lane" in
-lean) wflags=(W=1) ;;
+lean) ;;
 debug) frags+=("$QM_ROOT/Kconfig-fragments/debug.config") ;;
 *) qm_die "unknown lane '$lane' (lean or debug)" ;;
 esac
@@ -69,7 +66,7 @@ fi
 t0=$(qm_now)
 ccache -z >/dev/null
 qm_log "building $lane kernel in $out (ccache: $CCACHE_DIR)"
-if ! mk "${wflags[@]}" -j"$(($(nproc) + 1))" bzImage modules > "$out/build.log" 2>&1; then
+if ! mk -j"$(($(nproc) + 1))" bzImage modules > "$out/build.log" 2>&1; then
 	grep -E 'error|Error' "$out/build.log" | head -30 >&2
 	qm_die "kernel build failed; full log: $out/build.log"
 fi

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Build every patch of the series on its own: lean config, W=1, no new
-# warnings.
+# Build every patch of the series on its own, and keep it warning-free.
 #
 #   scripts/check-series.sh
 #
-# Walks the applied tree from refs/qmgmt/base to refs/qmgmt/applied one
-# commit at a time, building each into the lean lane's build directory (so
-# every step is incremental, ccache-backed, and the last step leaves exactly
-# the lean kernel scripts/build-kernel.sh would build).  A step fails if the
-# build fails or if a file the patch touches gains a warning that file did
-# not have at the previous step.  The tree is moved back to the applied
-# commit at the end, whatever happens.
+# Walks the applied tree from the first patch to refs/qmgmt/applied, one
+# commit at a time.  For each patch:
+#  1. the lean kernel builds (scripts/build-kernel.sh: incremental and
+#     ccache-backed, so the last step leaves exactly the lean lane's kernel);
+#  2. every C file the patch touches (and the lean config builds) compiles
+#     with W=1, and kernel-doc -Wall runs on every C file and header it
+#     touches, with no warning the same files did not have before the
+#     patch.  W=1 runs only on those files, in .work/build-w1: a whole-tree
+#     W=1 build runs kernel-doc on every file, which ccache cannot skip.
+# The tree is moved back to the applied commit at the end, whatever happens.
 . "$(dirname "$0")/lib.sh"
 
 g() { git -C "$KDIR" "$@"; }
@@ -21,50 +23,66 @@ g diff --quiet HEAD -- || qm_die "$KDIR has uncommitted changes"
 
 tmp=$(mktemp -d)
 trap 'g checkout -q --detach "$applied"; rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/w"
-log=$QM_WORK/build-lean/build.log
+w1=$QM_WORK/build-w1
+mkdir -p "$w1"
+export CCACHE_BASEDIR=$QM_WORK
 
-# "path: warning text" for every warning of the last build, paths relative
-# to the tree, line and column numbers dropped (they move between patches).
+# Warnings of the touched files at the current checkout: W=1 compiles of
+# the objects in $objs (C files the lean config builds) and kernel-doc on
+# the touched C files and headers.  One "path: text" line each, line
+# numbers dropped (they move between patches).
 warnings() {
-	sed -n -e "s|^$KDIR/||" -e 's|^\.\./[^/]*/||' \
-		-e 's|^\([^ :]*\):[0-9]*:[0-9]*: warning: |\1: |p' "$log" |
-		grep -v '^ ' | sort -u
+	local f have=()
+	cp "$QM_WORK/build-lean/.config" "$w1/.config"
+	make -s -C "$KDIR" O="$w1" ARCH=x86_64 HOSTCC="ccache gcc" olddefconfig prepare \
+		>/dev/null 2>&1 || qm_die "cannot prepare $w1"
+	for f in "${objs[@]}"; do
+		[ -f "$KDIR/${f%.o}.c" ] && have+=("$f")
+	done
+	{
+		if [ ${#have[@]} -gt 0 ]; then
+			rm -f "${have[@]/#/$w1/}"
+			make -C "$KDIR" O="$w1" ARCH=x86_64 CC="ccache gcc" W=1 \
+				-j"$(nproc)" "${have[@]}" 2>&1 || echo "BUILD FAILED"
+		fi
+		for f in "${files[@]}"; do
+			case "$f" in
+			*.c|*.h) [ -f "$KDIR/$f" ] &&
+				(cd "$KDIR" && scripts/kernel-doc -none -Wall "$f" 2>&1) ;;
+			esac
+		done
+	} | sed -n -e "s|^$KDIR/||" -e 's|^\.\./[^/]*/||' \
+		-e 's|^\([^ :]*\):[0-9]*:[0-9]*: warning: |\1: |p' \
+		-e 's|^\([^ :]*\):[0-9]*: warning: |\1: |p' \
+		-e 's|^[Ww]arning: \([^ :]*\):[0-9]*|\1:|p' -e '/^BUILD FAILED$/p' | sort -u
 }
 
 n=0 bad=0
-for c in $(g rev-parse refs/qmgmt/base) $(g rev-list --reverse refs/qmgmt/base..refs/qmgmt/applied); do
-	subject=$(g log -1 --format=%s "$c")
-	g checkout -q --detach "$c"
+for c in $(g rev-list --reverse refs/qmgmt/base..refs/qmgmt/applied); do
+	n=$((n + 1))
+	label="$(printf '%04d' $n) $(g log -1 --format=%s "$c")"
+	mapfile -t files < <(g diff --name-only "$c^" "$c")
 	t0=$(qm_now)
+	g checkout -q --detach "$c"
 	if ! "$QM_ROOT/scripts/build-kernel.sh" --lane lean >/dev/null 2>"$tmp/err"; then
 		cat "$tmp/err" >&2
-		qm_die "does not build: $(printf '%04d' $n) $subject"
+		qm_die "does not build: $label"
 	fi
-	warnings > "$tmp/now"
-	new=0
-	if [ $n -gt 0 ]; then
-		while IFS= read -r f; do
-			key=$tmp/w/$(printf '%s' "$f" | tr '/' '%')
-			grep -F "$f: " "$tmp/now" | sort -u > "$tmp/file" || true
-			if comm -13 "$key" "$tmp/file" 2>/dev/null | grep -q . ||
-			   { [ ! -f "$key" ] && [ -s "$tmp/file" ]; }; then
-				comm -13 "$key" "$tmp/file" 2>/dev/null || cat "$tmp/file"
-				new=1
-			fi
-		done < <(g diff --name-only "$c^" "$c")
-	fi
-	# Remember each compiled file's warnings for the next step.
-	cut -d: -f1 "$tmp/now" | sort -u | while IFS= read -r f; do
-		grep -F "$f: " "$tmp/now" > "$tmp/w/$(printf '%s' "$f" | tr '/' '%')"
+	objs=()
+	for f in "${files[@]}"; do
+		case "$f" in
+		*.c) [ -f "$QM_WORK/build-lean/${f%.c}.o" ] && objs+=("${f%.c}.o") ;;
+		esac
 	done
-	label=$([ $n = 0 ] && echo "base" || printf '%04d' $n)
-	if [ $new = 1 ]; then
-		echo "new W=1 warnings: $label $subject" >&2
+	warnings > "$tmp/after"
+	g checkout -q --detach "$c^"
+	warnings > "$tmp/before"
+	g checkout -q --detach "$c"
+	if comm -13 "$tmp/before" "$tmp/after" | grep .; then
+		echo "new W=1 / kernel-doc warnings: $label" >&2
 		bad=1
 	fi
-	qm_log "built $label $subject ($(qm_elapsed "$t0") s)"
-	n=$((n + 1))
+	qm_log "built $label ($(qm_elapsed "$t0") s)"
 done
 [ $bad = 0 ] || qm_die "some patches add warnings (see above)"
-qm_log "all $((n - 1)) patches build on their own with W=1, no new warnings"
+qm_log "all $n patches build on their own; W=1 and kernel-doc clean on what they touch"
