@@ -37,7 +37,7 @@ warnings() {
 	make -s -C "$KDIR" O="$w1" ARCH=x86_64 HOSTCC="ccache gcc" olddefconfig prepare \
 		>/dev/null 2>&1 || qm_die "cannot prepare $w1"
 	for f in "${objs[@]}"; do
-		[ -f "$KDIR/${f%.o}.c" ] && have+=("$f")
+		[ ! -f "$KDIR/${f%.o}.c" ] || have+=("$f")
 	done
 	{
 		if [ ${#have[@]} -gt 0 ]; then
@@ -47,8 +47,8 @@ warnings() {
 		fi
 		for f in "${files[@]}"; do
 			case "$f" in
-			*.c|*.h) [ -f "$KDIR/$f" ] &&
-				(cd "$KDIR" && scripts/kernel-doc -none -Wall "$f" 2>&1) ;;
+			*.c|*.h) [ ! -f "$KDIR/$f" ] ||
+				(cd "$KDIR" && scripts/kernel-doc -none -Wall "$f" 2>&1) || true ;;
 			esac
 		done
 	} | sed -n -e "s|^$KDIR/||" -e 's|^\.\./[^/]*/||' \
@@ -71,7 +71,7 @@ for c in $(g rev-list --reverse refs/qmgmt/base..refs/qmgmt/applied); do
 	objs=()
 	for f in "${files[@]}"; do
 		case "$f" in
-		*.c) [ -f "$QM_WORK/build-lean/${f%.c}.o" ] && objs+=("${f%.c}.o") ;;
+		*.c) [ ! -f "$QM_WORK/build-lean/${f%.c}.o" ] || objs+=("${f%.c}.o") ;;
 		esac
 	done
 	warnings > "$tmp/after"
