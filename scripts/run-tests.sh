@@ -7,7 +7,8 @@
 #     and mypy over qctl and the selftests
 #  2. base + patches: apply, round-trip export check, generated-netlink
 #     drift check, checkpatch --strict on every patch
-#  3. lean lane: every patch built on its own (W=1, no new warnings; the
+#  3. lean lane: every patch built on its own (W=1 and kernel-doc on the
+#     files it touches, no new warnings; the
 #     last step is the lean kernel), boot under virtme-ng, qmgmt selftests,
 #     the series' kernel selftest and the upstream regression floor
 #  4. debug lane (lockdep, KASAN, kmemleak, ref trackers): build, boot, the
@@ -78,7 +79,7 @@ step "generated netlink in sync" "$QM_ROOT/scripts/check-genl.sh"
 step "checkpatch --strict" "$QM_ROOT/scripts/checkpatch.sh"
 
 step "selftest helpers" "$QM_ROOT/scripts/build-selftest-helpers.sh"
-if step "every patch builds (lean, W=1)" "$QM_ROOT/scripts/check-series.sh"; then
+if step "every patch builds (+W=1, kdoc)" "$QM_ROOT/scripts/check-series.sh"; then
 	step "VM lean: selftests + floor" "$QM_ROOT/scripts/vm-run.sh" --lane lean --timeout 2400 -- \
 		"$QM_ROOT/selftests/run-in-vm.sh" --suite all
 fi
