@@ -19,7 +19,7 @@ def spec():
 
 
 def test_stock_ids_unchanged(spec):
-    # 6.12's numbering must not move: binary compatibility
+    # upstream numbering must not move: binary compatibility
     want = {"dev-get": 1, "dev-add-ntf": 2, "page-pool-get": 5, "queue-get": 10,
             "napi-get": 11, "qstats-get": 12, "bind-rx": 13}
     assert {k: spec.op(k).value for k in want} == want
