@@ -49,6 +49,44 @@ init_base_repo() {
 		git_base commit -q -m "Linux $BASE_VERSION (qmgmt base, $1)"
 }
 
+# Print the path of the verified base tarball.  The source package is
+# downloaded from $BASE_DEB_SUITE through a private apt configuration under
+# $QM_CACHE/apt (the mirror the system already uses; /etc/apt is never
+# touched) and its tarball kept in $QM_CACHE.
+fetch_base_tarball() {
+	local tb=$QM_CACHE/$BASE_TARBALL_NAME apt=$QM_CACHE/apt mirror deb
+	if [ ! -f "$tb" ]; then
+		mirror=$(debian_mirror) || qm_die "no Debian mirror in /etc/apt sources; cannot fetch $BASE_DEB_PACKAGE"
+		mkdir -p "$apt/lists/partial" "$apt/archives/partial"
+		printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
+			"$mirror" "$BASE_DEB_SUITE" > "$apt/sources.list"
+		local -a o=(-o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+			-o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt" -o Dir::State::status=/dev/null
+			-o APT::Sandbox::User=root)
+		qm_log "downloading $BASE_DEB_PACKAGE=$BASE_DEB_VERSION ($BASE_DEB_SUITE, private apt config)" >&2
+		apt-get -qq "${o[@]}" update >&2 || qm_die "apt-get update of $BASE_DEB_SUITE failed"
+		(cd "$apt" && apt-get -qq "${o[@]}" download "$BASE_DEB_PACKAGE=$BASE_DEB_VERSION") >&2 ||
+			qm_die "cannot download $BASE_DEB_PACKAGE=$BASE_DEB_VERSION from $BASE_DEB_SUITE"
+		deb=$(ls "$apt/${BASE_DEB_PACKAGE}_"*.deb | head -n1)
+		dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/$BASE_TARBALL_NAME" > "$tb.part" ||
+			qm_die "$deb has no usr/src/$BASE_TARBALL_NAME"
+		rm -f "$deb"
+		mv "$tb.part" "$tb"
+	fi
+	echo "$BASE_TARBALL_SHA256  $tb" | sha256sum -c --quiet - >&2 ||
+		{ rm -f "$tb"; qm_die "sha256 mismatch for $tb (expected $BASE_TARBALL_SHA256); removed it"; }
+	echo "$tb"
+}
+
+# The Debian archive mirror the system's apt already uses.
+debian_mirror() {
+	local m
+	m=$(grep -hE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources \
+		/etc/apt/sources.list.d/*.list 2>/dev/null |
+		grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n1 | tr -d ' ')
+	[ -n "$m" ] && echo "${m%/}"
+}
+
 if [ -n "$tree" ] || [ -f "$KDIR/Makefile" ]; then
 	[ -f "$KDIR/Makefile" ] || qm_die "$KDIR is not a kernel tree (no Makefile)"
 	have=$(qm_tree_version "$KDIR")
@@ -67,7 +105,7 @@ if [ -n "$tree" ] || [ -f "$KDIR/Makefile" ]; then
 	exit 0
 fi
 
-tarball=$(qm_fetch_base_tarball)
+tarball=$(fetch_base_tarball)
 mkdir -p "$QM_WORK"
 tmp=$(mktemp -d "$QM_WORK/extract.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
