@@ -172,14 +172,11 @@ class GenlClient:
             f"the running kernel does not implement {what}{self.spec.name} '{op.name}' "
             f"(command {op.value}); boot a kernel with the qmgmt patches")
 
-    def _require(self, op: OpDef) -> None:
-        self.require(op.name)
-
     # --- requests ----------------------------------------------------------
     def _request(self, op: OpDef, attrs: dict[str, Any], flags: int) -> list[dict[str, Any]]:
         if not op.attr_set:
             raise SpecError(f"operation '{op.name}' has no attribute set")
-        self._require(op)
+        self.require(op.name)
         aset = self.spec.attr_set(op.attr_set)
         cls = self._classes[op.attr_set]
         msg = cls()
