@@ -13,7 +13,10 @@ Figures, all from one run:
      16 and 128 other slices already on the parent: median and p90, and
      the ratio of the 128 and the 1 medians (is the cost flat?).  Each
      round starts after `udevadm settle`, so udev's work on earlier
-     add/remove events is not counted.
+     add/remove events is not counted;
+  3. slice-delete latency against the slice's size (1, 16 and 64 queues of
+     each type): what teardown costs per queue (grace periods under
+     rtnl_lock, review D12), median and p90, and the ratio 64/1.
 Results go to stdout and to $QM_RESULTS/bench-slices.json.
 """
 from __future__ import annotations
@@ -137,17 +140,52 @@ def bench_latency(levels: list[int], iterations: int) -> dict:
         dev.remove()
 
 
+def bench_delete_by_size(sizes: list[int], iterations: int) -> dict:
+    dev = NetdevSim(queues=max(sizes) + 2)
+    nd = netdev()
+    res: dict[str, Any] = {}
+    try:
+        cmd(["ethtool", "-L", dev.ifname, "combined", "2"])
+        for size in sizes:
+            lat = []
+            for _ in range(iterations):
+                r = nd.client.do("slice-create", {"parent-ifindex": dev.ifindex,
+                                                  "rx-queues": size, "tx-queues": size})
+                cmd(["udevadm", "settle", "--timeout=60"], check=False)
+                t0 = time.perf_counter()
+                nd.client.do("slice-delete", {"ifindex": r["ifindex"]})
+                lat.append(time.perf_counter() - t0)
+            res[str(size)] = {"median_ms": statistics.median(lat) * 1e3,
+                              "p90_ms": pct(lat, 0.9) * 1e3}
+        lo, hi = str(min(sizes)), str(max(sizes))
+        res["ratio_max_over_min"] = res[hi]["median_ms"] / res[lo]["median_ms"]
+        return res
+    finally:
+        nd.close()
+        dev.remove()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--iterations", type=int, default=20)
     ap.add_argument("--levels", default="1,16,128")
+    ap.add_argument("--sizes", default="1,16,64")
+    ap.add_argument("--only-delete", action="store_true",
+                    help="only figure 3 (slice-delete cost by slice size)")
     args = ap.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")]
+    if args.only_delete:
+        report({"kernel": os.uname().release,
+                "delete_by_size": bench_delete_by_size(sizes, args.iterations)},
+               "bench-slices.json")
+        return 0
     out = {"kernel": os.uname().release,
            "pps": bench_pps(args.rounds, args.seconds),
            "create_delete": bench_latency([int(x) for x in args.levels.split(",")],
-                                          args.iterations)}
+                                          args.iterations),
+           "delete_by_size": bench_delete_by_size(sizes, args.iterations)}
     report(out, "bench-slices.json")
     return 0
 
