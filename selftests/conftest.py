@@ -19,11 +19,27 @@ from qmtest.qm import netdev  # noqa: E402
 from qmtest.utils import cmd  # noqa: E402
 
 
+# netdevsim ports of 7.3 get a real NIC's default qdisc, mq with a
+# pfifo_fast (NOLOCK) child per TX queue, so every traffic test runs that
+# path.  The qdisc lane (run-in-vm.sh --suite qdisc) runs them again with
+# QMGMT_CHILD_QDISC=pfifo: mq with locked children, the other branch of
+# the qdisc code a freed TX queue is drained through.
+CHILD_QDISC = os.environ.get("QMGMT_CHILD_QDISC", "")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: long-running (skipped on the debug lane)")
+    config.addinivalue_line("markers", "traffic: sends frames between linked ports "
+                                       "(uses nsim_pair); the qdisc lane reruns these")
     if os.geteuid() != 0:
         raise pytest.UsageError("the qmgmt selftests run as root inside the VM "
                                 "(scripts/run-tests.sh boots it)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "nsim_pair" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.traffic)
 
 
 @pytest.fixture
@@ -69,6 +85,13 @@ def nsim_pair(nsim: Callable[..., NetdevSim], defer: DeferStack
         defer(unlink)
         a.up()
         b.up()
+        if CHILD_QDISC:
+            for dev in (a, b):
+                cmd(["tc", "qdisc", "replace", "dev", dev.ifname, "root", "handle",
+                     "1:", "mq"])
+                for i in range(1, queues + 1):
+                    cmd(["tc", "qdisc", "replace", "dev", dev.ifname, "parent",
+                         f"1:{i:x}", CHILD_QDISC])
         return a, b
 
     return make

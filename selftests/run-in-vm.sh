@@ -4,10 +4,14 @@
 # regression floor (upstream-floor.txt), then a dmesg splat check.
 #
 #   run-in-vm.sh [--suite all|SUITE[,SUITE...]] [-- PYTEST_ARGS...]
-#   SUITE: qmgmt, kselftest, upstream
+#   SUITE: qmgmt, qdisc, kselftest, upstream
+#   (qdisc: the traffic tests of the qmgmt suite again, with mq and locked
+#   pfifo children on every linked netdevsim port instead of the default
+#   NOLOCK pfifo_fast ones)
 #
-# Reports go to $QM_RESULTS/$QM_LANE/: junit.xml, pytest.log, upstream.txt,
-# dmesg.txt, summary.txt.  Exit status is non-zero on any failure.
+# Reports go to $QM_RESULTS/$QM_LANE/: junit.xml, junit-mq.xml, pytest.log,
+# pytest-mq.log, upstream.txt, dmesg.txt, summary.txt.  Exit status is
+# non-zero on any failure.
 set -u
 suite=all
 has() { [ "$suite" = all ] || case ",$suite," in *",$1,"*) true ;; *) false ;; esac; }
@@ -21,7 +25,7 @@ done
 : "${QM_ROOT:?}" "${QM_RESULTS:?}" "${QM_VENV:?}" "${QM_KDIR:?}" "${QM_LANE:=lean}"
 out=$QM_RESULTS/$QM_LANE
 mkdir -p "$out"
-rm -f "$out"/{junit.xml,pytest.log,upstream.txt,dmesg.txt,summary.txt}
+rm -f "$out"/{junit.xml,junit-mq.xml,pytest.log,pytest-mq.log,upstream.txt,dmesg.txt,summary.txt}
 py=$QM_VENV/bin/python
 export PATH=$QM_VENV/bin:$PATH:/usr/sbin:/sbin
 export PYTHONDONTWRITEBYTECODE=1
@@ -43,6 +47,16 @@ if has qmgmt; then
 	# 5 = no tests collected: that is a failure too
 	[ "$prc" = 0 ] || rc=1
 	summary "qmgmt selftests: $(tail -1 "$out/pytest.log") (rc $prc)"
+fi
+
+if has qdisc; then
+	cd "$QM_ROOT/selftests" || exit 1
+	QMGMT_CHILD_QDISC=pfifo "$py" -m pytest -p no:cacheprovider -rfE \
+		--junitxml="$out/junit-mq.xml" -m "traffic and not slow" "$@" . 2>&1 |
+		tee "$out/pytest-mq.log"
+	prc=${PIPESTATUS[0]}
+	[ "$prc" = 0 ] || rc=1
+	summary "qmgmt traffic tests, mq + pfifo: $(tail -1 "$out/pytest-mq.log") (rc $prc)"
 fi
 
 # Run every test of a list file: <dir under tools/testing/selftests> <test>
