@@ -28,3 +28,57 @@ qm_tree_version() {
 
 qm_now() { date +%s.%N; }
 qm_elapsed() { awk -v a="$1" -v b="$(qm_now)" 'BEGIN{printf "%.1f", b-a}'; }
+
+# --- the virtio-net test network ------------------------------------------
+# Two multi-queue taps joined by a bridge, all inside a network namespace of
+# their own, so frames from the guest's NIC A reach its NIC B and nothing
+# leaves the machine.  qemu must run inside that namespace (qm_vnet_exec).
+# qm_vnet_up NAME QUEUES: create it; qm_vnet_down NAME: remove it (idempotent,
+# also after a failed or interrupted run).
+QM_VNET_TAPS="qmA qmB"
+
+qm_vnet_check() {
+	[ -c /dev/net/tun ] || { echo "/dev/net/tun is missing (modprobe tun)"; return 1; }
+	command -v ip >/dev/null || { echo "iproute2 (ip) is not installed"; return 1; }
+	local ns=qm-probe-$$ ok=0
+	ip netns add "$ns" 2>/dev/null || { echo "cannot create a network namespace (need root)"; return 1; }
+	ip -n "$ns" link add qmbr type bridge 2>/dev/null ||
+		{ echo "the host kernel has no bridge support (modprobe bridge)"; ok=1; }
+	[ $ok = 0 ] && { ip -n "$ns" tuntap add dev qmt mode tap multi_queue 2>/dev/null ||
+		{ echo "cannot create a multi_queue tap"; ok=1; }; }
+	ip netns del "$ns"
+	return $ok
+}
+
+qm_vnet_up() {
+	local ns=$1 queues=$2 why t
+	why=$(qm_vnet_check) || qm_die "virtio-net test network: $why"
+	qm_vnet_down "$ns"
+	ip netns add "$ns"
+	ip -n "$ns" link add qmbr type bridge
+	# no STP, no learning delay: the bridge forwards from the first frame
+	ip -n "$ns" link set qmbr type bridge stp_state 0 forward_delay 0
+	for t in $QM_VNET_TAPS; do
+		ip -n "$ns" tuntap add dev "$t" mode tap multi_queue
+		ip -n "$ns" link set "$t" master qmbr up
+	done
+	ip -n "$ns" link set qmbr up
+	qm_log "virtio-net test network: netns $ns, bridge qmbr, taps $QM_VNET_TAPS ($queues queue pairs)"
+}
+
+qm_vnet_down() {
+	ip netns del "$1" 2>/dev/null || true
+}
+
+# qemu arguments for the two NICs: RSS, per-queue reset, DMA through the
+# platform (what virtio-net's AF_XDP zero-copy needs), modern only.
+qm_vnet_qemu_opts() {
+	local queues=$1 i=0 t opts=""
+	for t in $QM_VNET_TAPS; do
+		opts+=" -netdev tap,id=qmn$i,ifname=$t,script=no,downscript=no,queues=$queues"
+		opts+=" -device virtio-net-pci,netdev=qmn$i,mq=on,vectors=$((2 * queues + 2))"
+		opts+=",rss=on,iommu_platform=on,disable-legacy=on,mac=52:54:00:00:0${i}:01"
+		i=$((i + 1))
+	done
+	printf '%s' "$opts"
+}

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Boot a built qmgmt kernel under virtme-ng and run one command in it.
 #
-#   scripts/vm-run.sh [--lane lean|debug] [--timeout SECS] [--mem MB] -- CMD [ARGS...]
+#   scripts/vm-run.sh [--lane lean|debug] [--timeout SECS] [--mem MB]
+#                     [--vnet PAIRS] -- CMD [ARGS...]
 #
+# --vnet PAIRS gives the guest two virtio-net NICs (mq, rss, iommu_platform,
+# PAIRS queue pairs each) on multi-queue taps bridged in a network namespace
+# of this run's own (scripts/lib.sh, qm_vnet_*); it is removed on any exit.
 # Returns CMD's exit code.  The guest sees the host file system read-only,
 # plus results/ read-write (--rwdir), where tests leave their reports.
 # KVM is tried first; if qemu cannot start a KVM guest on this host (seen
@@ -10,14 +14,15 @@
 # Exit codes besides CMD's: 124 timeout, 125 the VM never booted.
 . "$(dirname "$0")/lib.sh"
 
-lane=lean tmo=1800 mem=2048
+lane=lean tmo=1800 mem=2048 vnet=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--lane) lane=${2:?}; shift 2 ;;
 	--timeout) tmo=${2:?}; shift 2 ;;
 	--mem) mem=${2:?}; shift 2 ;;
+	--vnet) vnet=${2:?}; shift 2 ;;
 	--) shift; break ;;
-	-h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,16p' "$0"; exit 0 ;;
 	*) break ;;
 	esac
 done
@@ -55,14 +60,24 @@ fi
 [ ${#accel_args[@]} -eq 0 ] && qm_log "accelerator: KVM" ||
 	qm_log "accelerator: TCG (--disable-kvm) because $why"
 
+netns_exec=() qemu_opts=()
+if [ "$vnet" != 0 ]; then
+	ns=qm-vnet-$$
+	trap 'qm_vnet_down "$ns"' EXIT
+	trap 'exit 130' INT TERM
+	qm_vnet_up "$ns" "$vnet"
+	netns_exec=(ip netns exec "$ns")
+	qemu_opts=(--qemu-opts "$(qm_vnet_qemu_opts "$vnet")")
+fi
+
 mkdir -p "$QM_RESULTS"
 marker=$QM_RESULTS/.vm-booted.$$
 rm -f "$marker"
 t0=$(qm_now)
 set +e
 # The guest does not inherit an activated venv; pass what it needs explicitly.
-timeout --foreground -k 10 "$tmo" "$vng" --run "$out" --user root \
-	"${accel_args[@]}" --cpus 2 --memory "${mem}M" \
+timeout --foreground -k 10 "$tmo" "${netns_exec[@]}" "$vng" --run "$out" --user root \
+	"${accel_args[@]}" "${qemu_opts[@]}" --cpus 2 --memory "${mem}M" \
 	--rwdir "$QM_RESULTS" \
 	-- env QM_ROOT="$QM_ROOT" QM_RESULTS="$QM_RESULTS" QM_VENV="$QM_VENV" \
 	   QM_KDIR="$KDIR" QM_LANE="$lane" PYTHONDONTWRITEBYTECODE=1 \
