@@ -11,8 +11,11 @@
 #     files it touches, no new warnings; the
 #     last step is the lean kernel), boot under virtme-ng, qmgmt selftests,
 #     the series' kernel selftest and the upstream regression floor
-#  4. debug lane (lockdep, KASAN, kmemleak, ref trackers): build, boot, the
-#     kernel-facing selftests; any splat fails
+#     then the virtio-net lane: the lean kernel booted with two virtio-net
+#     NICs (vm-run.sh --vnet 4), the series' NIC test, the upstream NIC
+#     tests that apply, qctl's tests on the real driver
+#  4. debug lane (lockdep, KASAN, kmemleak, ref trackers): build, boot with
+#     the virtio-net NICs, the kernel-facing selftests; any splat fails
 # Exits non-zero if any step failed; prints a summary with timings.
 . "$(dirname "$0")/lib.sh"
 
@@ -49,7 +52,7 @@ finish() {
 	echo
 	qm_log "summary (total $(qm_elapsed "$T0") s)"
 	printf '  %s\n' "${STEPS[@]}"
-	for l in lean debug; do
+	for l in lean virtio debug; do
 		[ -f "$QM_RESULTS/$l/summary.txt" ] && sed "s/^/  [$l] /" "$QM_RESULTS/$l/summary.txt"
 	done
 	local nok nfail
@@ -82,10 +85,15 @@ step "selftest helpers" "$QM_ROOT/scripts/build-selftest-helpers.sh"
 if step "every patch builds (+W=1, kdoc)" "$QM_ROOT/scripts/check-series.sh"; then
 	step "VM lean: selftests + floor" "$QM_ROOT/scripts/vm-run.sh" --lane lean --timeout 2400 -- \
 		"$QM_ROOT/selftests/run-in-vm.sh" --suite all
+	# a lane of its own: two virtio-net NICs on bridged multi-queue taps;
+	# its reports go to results/virtio/
+	step "VM virtio-net: real driver" env QM_LANE_DIR=virtio \
+		"$QM_ROOT/scripts/vm-run.sh" --lane lean --vnet 4 --timeout 1200 -- \
+		"$QM_ROOT/selftests/run-in-vm.sh" --suite virtio
 fi
 if [ $debug = 1 ]; then
 	if step "build debug kernel" "$QM_ROOT/scripts/build-kernel.sh" --lane debug >/dev/null; then
-		step "VM debug: kernel-facing tests" "$QM_ROOT/scripts/vm-run.sh" --lane debug --mem 4096 --timeout 2400 -- \
-			"$QM_ROOT/selftests/run-in-vm.sh" --suite qmgmt,kselftest -- -m "not slow" -k "$DEBUG_TESTS"
+		step "VM debug: kernel-facing tests" "$QM_ROOT/scripts/vm-run.sh" --lane debug --mem 4096 --vnet 4 --timeout 2400 -- \
+			"$QM_ROOT/selftests/run-in-vm.sh" --suite qmgmt,kselftest,virtio -- -m "not slow" -k "$DEBUG_TESTS"
 	fi
 fi

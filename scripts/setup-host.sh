@@ -12,6 +12,8 @@ pkgs=(
 	clang llvm
 	qemu-system-x86 udev
 	iproute2 ethtool procps socat iputils-ping util-linux
+	# AF_XDP through libxdp (qctl.xsk; its default XSK program ships here)
+	libxdp1
 	python3 python3-venv
 )
 missing=()

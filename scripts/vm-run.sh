@@ -7,6 +7,8 @@
 # --vnet PAIRS gives the guest two virtio-net NICs (mq, rss, iommu_platform,
 # PAIRS queue pairs each) on multi-queue taps bridged in a network namespace
 # of this run's own (scripts/lib.sh, qm_vnet_*); it is removed on any exit.
+# QM_LANE_DIR names the guest's report folder (results/<it>/) when it is not
+# the lane's own (the virtio-net lane boots the lean kernel).
 # Returns CMD's exit code.  The guest sees the host file system read-only,
 # plus results/ read-write (--rwdir), where tests leave their reports.
 # KVM is tried first; if qemu cannot start a KVM guest on this host (seen
@@ -80,7 +82,7 @@ timeout --foreground -k 10 "$tmo" "${netns_exec[@]}" "$vng" --run "$out" --user 
 	"${accel_args[@]}" "${qemu_opts[@]}" --cpus 2 --memory "${mem}M" \
 	--rwdir "$QM_RESULTS" \
 	-- env QM_ROOT="$QM_ROOT" QM_RESULTS="$QM_RESULTS" QM_VENV="$QM_VENV" \
-	   QM_KDIR="$KDIR" QM_LANE="$lane" PYTHONDONTWRITEBYTECODE=1 \
+	   QM_KDIR="$KDIR" QM_LANE="${QM_LANE_DIR:-$lane}" PYTHONDONTWRITEBYTECODE=1 \
 	   sh -c 'echo up > "$0"; exec "$@"' "$marker" "$@"
 rc=$?
 set -e

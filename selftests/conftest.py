@@ -31,6 +31,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: long-running (skipped on the debug lane)")
     config.addinivalue_line("markers", "traffic: sends frames between linked ports "
                                        "(uses nsim_pair); the qdisc lane reruns these")
+    config.addinivalue_line("markers", "virtio: needs the VM's virtio-net NICs "
+                                       "(run-in-vm.sh --suite virtio)")
     if os.geteuid() != 0:
         raise pytest.UsageError("the qmgmt selftests run as root inside the VM "
                                 "(scripts/run-tests.sh boots it)")

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs INSIDE the VM: a narrated qctl session on a netdevsim device.
+# Runs INSIDE the VM: a narrated qctl session on a netdevsim device, then,
+# with QM_DEMO_VNET=1 (scripts/main.sh boots with --vnet), on virtio-net:
+# queue alloc, RSS steering and AF_XDP zero-copy on the allocated queue.
 set -eu
 export PATH=$QM_VENV/bin:$PATH:/usr/sbin:/sbin
 export PYTHONDONTWRITEBYTECODE=1
@@ -59,5 +61,33 @@ ip netns del demo
 for _ in $(seq 100); do qctl -j slice list "$dev" | grep -q demo1 || break; sleep 0.2; done
 run qctl show "$dev"
 echo 4242 > /sys/bus/netdevsim/del_device
+
+if [ -n "${QM_DEMO_VNET:-}" ]; then
+	echo
+	echo "--- a real driver: virtio-net (qemu: mq, rss, iommu_platform) ---"
+	# shellcheck source=virtio-env.sh
+	. "$QM_ROOT/selftests/virtio-env.sh"
+	qm_virtio_env
+	echo "NIC B is $NETIF here; NIC A is $QM_PEER_IF in netns $REMOTE_ARGS, same bridge"
+	run ethtool -l "$NETIF"
+	say "ethtool -x $NETIF | head -3"
+	ethtool -x "$NETIF" | head -3
+	run qctl alloc "$NETIF" --type rx
+	run qctl alloc "$NETIF" --type tx
+	run qctl queues "$NETIF"
+	say "ethtool -x $NETIF | head -3   # the new rx queue 2 takes nothing yet"
+	ethtool -x "$NETIF" | head -3
+	run ethtool -X "$NETIF" weight 1 1 2
+	say "ethtool -x $NETIF | head -3   # now half the table steers to it"
+	ethtool -x "$NETIF" | head -3
+	run "$QM_VENV/bin/python" "$QM_ROOT/selftests/demo_xsk.py" 2 16
+	say "qctl free $NETIF 2 --type rx     # still in the RSS table: refused"
+	qctl free "$NETIF" 2 --type rx 2>&1 || echo "(exit $?)"
+	run ethtool -X "$NETIF" weight 1 1 0
+	run qctl free "$NETIF" 2 --type rx
+	run qctl free "$NETIF" 2 --type tx
+	run ethtool -X "$NETIF" default
+	run qctl queues "$NETIF"
+fi
 echo
 echo "demo finished OK"

@@ -4,7 +4,8 @@
 # regression floor (upstream-floor.txt), then a dmesg splat check.
 #
 #   run-in-vm.sh [--suite all|SUITE[,SUITE...]] [-- PYTEST_ARGS...]
-#   SUITE: qmgmt, qdisc, kselftest, upstream
+#   SUITE: qmgmt, qdisc, kselftest, upstream; and virtio, which is never
+#   part of "all": it needs the VM's virtio-net NICs (vm-run.sh --vnet)
 #   (qdisc: the traffic tests of the qmgmt suite again, with mq and locked
 #   pfifo children on every linked netdevsim port instead of the default
 #   NOLOCK pfifo_fast ones)
@@ -14,7 +15,8 @@
 # non-zero on any failure.
 set -u
 suite=all
-has() { [ "$suite" = all ] || case ",$suite," in *",$1,"*) true ;; *) false ;; esac; }
+named() { case ",$suite," in *",$1,"*) true ;; *) false ;; esac; }
+has() { [ "$suite" = all ] || named "$1"; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--suite) suite=$2; shift 2 ;;
@@ -25,7 +27,7 @@ done
 : "${QM_ROOT:?}" "${QM_RESULTS:?}" "${QM_VENV:?}" "${QM_KDIR:?}" "${QM_LANE:=lean}"
 out=$QM_RESULTS/$QM_LANE
 mkdir -p "$out"
-rm -f "$out"/{junit.xml,junit-mq.xml,pytest.log,pytest-mq.log,upstream.txt,dmesg.txt,summary.txt}
+rm -f "$out"/{junit.xml,junit-mq.xml,junit-virtio.xml,pytest.log,pytest-mq.log,pytest-virtio.log,upstream.txt,virtio-kselftests.txt,dmesg.txt,summary.txt}
 py=$QM_VENV/bin/python
 export PATH=$QM_VENV/bin:$PATH:/usr/sbin:/sbin
 export PYTHONDONTWRITEBYTECODE=1
@@ -96,6 +98,26 @@ run_list() {
 }
 has kselftest && run_list "$QM_ROOT/selftests/kselftests.txt" kselftests "series kselftests"
 has upstream && run_list "$QM_ROOT/selftests/upstream-floor.txt" upstream "upstream floor"
+
+# virtio-net: the series' NIC test and the upstream NIC tests that apply,
+# then qctl's tests on the same NICs.  Last: it moves NIC A into a netns.
+if named virtio; then
+	# shellcheck source=virtio-env.sh
+	. "$QM_ROOT/selftests/virtio-env.sh"
+	if qm_virtio_env; then
+		run_list "$QM_ROOT/selftests/virtio-kselftests.txt" virtio-kselftests \
+			"virtio-net kselftests"
+		cd "$QM_ROOT/selftests" || exit 1
+		QM_VNET_REQUIRED=1 "$py" -m pytest -p no:cacheprovider -rfE -m virtio \
+			--junitxml="$out/junit-virtio.xml" . 2>&1 | tee "$out/pytest-virtio.log"
+		prc=${PIPESTATUS[0]}
+		[ "$prc" = 0 ] || rc=1
+		summary "qctl on virtio-net: $(tail -1 "$out/pytest-virtio.log") (rc $prc)"
+	else
+		rc=1
+		summary "virtio-net: no test bed (boot with scripts/vm-run.sh --vnet)"
+	fi
+fi
 
 # Any kernel splat fails the run, on either lane.
 if [ -e /sys/kernel/debug/kmemleak ]; then
