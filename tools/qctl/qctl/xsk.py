@@ -185,8 +185,11 @@ class XskSocket:
                                               ctypes.byref(self.comp),
                                               ctypes.byref(ucfg)),
                    "xsk_umem__create")
-            self.mode = self._bind(mode, native)
+            # Fill before bind: a zero-copy driver posts its rx ring from the
+            # fill ring at bind time, so the queue never runs dry.
             self._post_fill([i * frame_size for i in range(min(frames // 2, ring))])
+            self.mode = self._bind(mode, native)
+            self._kick_rx()
         except BaseException:
             self.close()
             raise
@@ -242,6 +245,14 @@ class XskSocket:
         if rc < 0 and err not in (errno.EAGAIN, errno.EBUSY, errno.ENOBUFS, errno.ENETDOWN):
             raise XskError(f"sendto (wakeup): {os.strerror(err)}")
 
+    def _kick_rx(self) -> None:
+        """Let the driver refill its rx ring from the fill ring (NEED_WAKEUP)."""
+        if self._lib.xsk_ring_prod__needs_wakeup(ctypes.byref(self.fill)):
+            rc = _libc_().recvfrom(self.fd, None, 0, MSG_DONTWAIT, None, None)
+            err = ctypes.get_errno()
+            if rc < 0 and err not in (errno.EAGAIN, errno.EBUSY, errno.ENETDOWN):
+                raise XskError(f"recvfrom (wakeup): {os.strerror(err)}")
+
     def recv(self, want: int, timeout: float) -> list[Frame]:
         """Receive up to ``want`` frames, waiting at most ``timeout`` seconds."""
         out: list[Frame] = []
@@ -268,6 +279,7 @@ class XskSocket:
                 addrs.append(d.addr - d.addr % self.frame_size)
             self._lib.xsk_ring_cons__release(ctypes.byref(self.rx), n)
             self._post_fill(addrs)
+            self._kick_rx()
         return out
 
     def _reap(self) -> None:
