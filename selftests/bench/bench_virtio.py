@@ -5,11 +5,13 @@
 
 Needs the virtio-net test bed (selftests/virtio-env.sh: NIC B here, NIC A in
 a netns as the sender).  Figures, all from one run:
-  P1. frames lost on the static (untouched) queues while a queue pair is
-      allocated and freed, against while ethtool -L goes +1/-1, under
-      steady paced traffic over 32 flows from NIC A;
-  P2. latency of an alloc+free of a queue pair (4 netlink requests)
-      against an ethtool -L +1/-1 pair (2 requests): median, p90, ratio;
+  P1. frames lost (sent by NIC A minus received by the device) while a
+      queue pair is allocated and freed, against while ethtool -L goes
+      +1/-1, under steady paced traffic over 32 flows; with alloc every
+      frame must land on the static queues;
+  P2. latency of an alloc+free of a queue pair (4 netlink requests, each
+      timed) against an ethtool -L +1/-1 pair (2 requests): median, p90,
+      ratio;
   flows moved: of 256 UDP flows, how many change rx queue during each
       operation, from the device's RSS key and table (Toeplitz);
   AF_XDP: frames/s one socket receives on an allocated queue, zero-copy
@@ -95,32 +97,46 @@ class Sender:
         self.p.join()
 
 
-def rx_static(nd: Netdev, v: VNet, static: int) -> int:
-    return sum(int(s.get("rx-packets", 0)) for s in nd.qstats(v.ifname, per_queue=True)
-               if s["queue-type"] == "rx" and int(s["queue-id"]) < static)
+def rx_by_queue(nd: Netdev, v: VNet) -> dict[int, int]:
+    return {int(s["queue-id"]): int(s.get("rx-packets", 0))
+            for s in nd.qstats(v.ifname, per_queue=True) if s["queue-type"] == "rx"}
 
 
-def lost(nd: Netdev, v: VNet, static: int, base: int, sent: int) -> int:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and rx_static(nd, v, static) - base < sent:
-        time.sleep(0.1)
-    return sent - (rx_static(nd, v, static) - base)
+def link_rx(v: VNet) -> int:
+    """rtnl's rx count: virtio-net sums it over every pair, live or not
+    (its qstats base is 0, so a queue ethtool -L removed drops out of the
+    qstats device total)."""
+    with open(f"/sys/class/net/{v.ifname}/statistics/rx_packets", encoding="ascii") as f:
+        return int(f.read())
+
+
+def received(nd: Netdev, v: VNet, base: dict[int, int], static: int) -> tuple[int, int]:
+    """Frames received since base: on the static queues, and on all."""
+    now = rx_by_queue(nd, v)
+    on_static = sum(now.get(q, 0) - base.get(q, 0) for q in range(static))
+    return on_static, link_rx(v) - base[-1]
 
 
 def timed(nd: Netdev, v: VNet, static: int, n: int, op: Any) -> dict[str, Any]:
-    """Run op n times under paced traffic: latency and loss on static queues."""
+    """Run op n times under paced traffic: latency, and frames lost (sent
+    minus received by the device) while it ran."""
     Sender(v, 32).__enter__().__exit__()  # ARP and neighbour entries
     time.sleep(0.5)
-    base = rx_static(nd, v, static)
+    base = rx_by_queue(nd, v)
+    base[-1] = link_rx(v)
     lat = []
     with Sender(v, 32) as tx:
         for _ in range(n):
             t0 = time.perf_counter()
             op()
             lat.append(time.perf_counter() - t0)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and received(nd, v, base, static)[1] < tx.sent:
+        time.sleep(0.1)
+    on_static, total = received(nd, v, base, static)
     return {"median_ms": statistics.median(lat) * 1e3, "p90_ms": pct(lat, 0.9) * 1e3,
-            "min_ms": min(lat) * 1e3, "max_ms": max(lat) * 1e3,
-            "sent": tx.sent, "lost_on_static_queues": lost(nd, v, static, base, tx.sent)}
+            "min_ms": min(lat) * 1e3, "max_ms": max(lat) * 1e3, "sent": tx.sent,
+            "lost": tx.sent - total, "received_on_static_queues": on_static}
 
 
 def flows_moved(v: VNet, before: Rss, after: Rss, nflows: int = 256) -> int:
@@ -134,11 +150,20 @@ def bench_reconfig(nd: Netdev, ethnl: Any, v: VNet, static: int, n: int) -> dict
     cmd(["ethtool", "-X", v.ifname, "default"])
     res: dict[str, Any] = {}
 
+    steps: dict[str, list[float]] = {k: [] for k in
+                                     ("rx_alloc", "tx_alloc", "rx_free", "tx_free")}
+
+    def step(name: str, op: str, req: dict[str, Any]) -> Any:
+        t0 = time.perf_counter()
+        rsp = nd.client.do(op, req)
+        steps[name].append(time.perf_counter() - t0)
+        return rsp
+
     def alloc_free() -> None:
-        r = nd.client.do("queue-create", {"ifindex": ifx, "type": "rx"})["id"]
-        t = nd.client.do("queue-create", {"ifindex": ifx, "type": "tx"})["id"]
-        nd.client.do("queue-destroy", {"ifindex": ifx, "type": "rx", "id": r})
-        nd.client.do("queue-destroy", {"ifindex": ifx, "type": "tx", "id": t})
+        r = step("rx_alloc", "queue-create", {"ifindex": ifx, "type": "rx"})["id"]
+        t = step("tx_alloc", "queue-create", {"ifindex": ifx, "type": "tx"})["id"]
+        step("rx_free", "queue-destroy", {"ifindex": ifx, "type": "rx", "id": r})
+        step("tx_free", "queue-destroy", {"ifindex": ifx, "type": "tx", "id": t})
 
     hdr = {"header": {"dev-index": ifx}}
 
@@ -147,6 +172,8 @@ def bench_reconfig(nd: Netdev, ethnl: Any, v: VNet, static: int, n: int) -> dict
         ethnl.channels_set({**hdr, "combined-count": static})
 
     res["alloc_free_pair"] = timed(nd, v, static, n, alloc_free)
+    res["alloc_free_pair"]["step_median_ms"] = {k: statistics.median(x) * 1e3
+                                                for k, x in steps.items()}
     res["ethtool_L"] = timed(nd, v, static, n, channels)
     res["ratio_alloc_over_ethtool"] = (res["alloc_free_pair"]["median_ms"] /
                                        res["ethtool_L"]["median_ms"])
@@ -179,6 +206,15 @@ def xsk_rate(v: VNet, qid: int, mode: str, seconds: float) -> dict[str, Any]:
                 "sent": tx.sent}
 
 
+def released(nd: Netdev, v: VNet, q: int) -> None:
+    """Wait until the closed socket's pool has left the queue (a work item)."""
+    for _ in range(100):
+        if "xsk" not in nd.client.do("queue-get", {"ifindex": nd.resolve(v.ifname),
+                                                   "type": "rx", "id": q}):
+            return
+        time.sleep(0.05)
+
+
 def bench_xsk(nd: Netdev, v: VNet, static: int, seconds: float, rounds: int) -> dict[str, Any]:
     q = nd.alloc(v.ifname, "rx").id
     t = nd.alloc(v.ifname, "tx").id
@@ -187,9 +223,9 @@ def bench_xsk(nd: Netdev, v: VNet, static: int, seconds: float, rounds: int) -> 
         zc, cp = [], []
         for _ in range(rounds):
             zc.append(xsk_rate(v, q, "zerocopy", seconds))
-            time.sleep(0.5)
+            released(nd, v, q)
             cp.append(xsk_rate(v, q, "copy", seconds))
-            time.sleep(0.5)
+            released(nd, v, q)
         z = statistics.median(r["frames_per_s"] for r in zc)
         c = statistics.median(r["frames_per_s"] for r in cp)
         return {"zerocopy": zc, "copy": cp, "zerocopy_median_fps": z,
