@@ -27,6 +27,8 @@ pytestmark = pytest.mark.virtio
 PORT = 9000
 FLOWS = 32
 ROUNDS = 4
+# a Python process start under TCG takes seconds, many more on a busy host
+CLI_TIMEOUT = 240
 
 
 @pytest.fixture
@@ -135,15 +137,18 @@ def test_xsk_zerocopy_on_allocated_queue(nd: Netdev, vnet: VNet, defer: DeferSta
 
 def test_alloc_free_cli_json(vnet: VNet, defer: DeferStack) -> None:
     """qctl's CLI on the real driver: alloc/free round trip, --json."""
-    q = json.loads(cmd(["qctl", "--json", "alloc", vnet.ifname, "--type", "rx"]).stdout)
+    q = json.loads(cmd(["qctl", "--json", "alloc", vnet.ifname, "--type", "rx"],
+                       timeout=CLI_TIMEOUT).stdout)
     defer(cmd, ["qctl", "free", vnet.ifname, str(q["id"]), "--type", "rx"], check=False)
     assert q["id"] == static_rx(vnet) and q["type"] == "rx"
-    shown = json.loads(cmd(["qctl", "--json", "queues", vnet.ifname]).stdout)
+    shown = json.loads(cmd(["qctl", "--json", "queues", vnet.ifname],
+                           timeout=CLI_TIMEOUT).stdout)
     assert {"type": "rx", "id": q["id"], "origin": "dynamic"}.items() <= \
         next(e for e in shown if e["type"] == "rx" and e["id"] == q["id"]).items()
-    cmd(["qctl", "free", vnet.ifname, str(q["id"]), "--type", "rx"])
+    cmd(["qctl", "free", vnet.ifname, str(q["id"]), "--type", "rx"], timeout=CLI_TIMEOUT)
     # the kernel's refusal, verbatim, and a non-zero exit
-    res = cmd(["qctl", "free", vnet.ifname, "0", "--type", "rx"], check=False)
+    res = cmd(["qctl", "free", vnet.ifname, "0", "--type", "rx"], check=False,
+              timeout=CLI_TIMEOUT)
     assert res.returncode != 0 and "EINVAL" in res.stderr
 
 
