@@ -39,16 +39,14 @@ def main() -> int:
         for s in socks:
             s.sendto(b"warm", (v.addr, PORT))
         xsk.recv(count, 1.0)
-        before = {q["queue-id"]: q.get("rx-packets", 0)
-                  for q in nd.qstats(v.ifname, per_queue=True) if q["queue-type"] == "rx"}
+        before = v.rx_per_queue(nd)
         for i, s in enumerate(socks):
             s.sendto(f"hello {i}".encode(), (v.addr, PORT))
         frames = xsk.recv(count, 3.0)
         for f in frames:
             print(f"  socket got {udp4_payload(f.data)}")
         time.sleep(0.3)
-        after = {q["queue-id"]: q.get("rx-packets", 0)
-                 for q in nd.qstats(v.ifname, per_queue=True) if q["queue-type"] == "rx"}
+        after = v.rx_per_queue(nd)
         print("rx packets per queue during the send:",
               {q: after[q] - before.get(q, 0) for q in sorted(after)})
         if frames:

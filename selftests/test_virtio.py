@@ -39,23 +39,13 @@ def vnet() -> VNet:
     return v
 
 
-def static_rx(v: VNet) -> int:
-    out = cmd(["ethtool", "-l", v.ifname]).stdout
-    return int(out.rsplit("Combined:", 1)[1].split()[0])
-
-
 def steer(v: VNet, weights: list[int]) -> None:
     cmd(["ethtool", "-X", v.ifname, "weight"] + [str(w) for w in weights])
 
 
-def rx_per_queue(nd: Netdev, v: VNet) -> dict[int, int]:
-    return {int(s["queue-id"]): int(s.get("rx-packets", 0))
-            for s in nd.qstats(v.ifname, per_queue=True) if s["queue-type"] == "rx"}
-
-
 def alloc_steered(nd: Netdev, v: VNet, defer: DeferStack) -> int:
     """A queue pair from qctl, and a third of the RSS table pointing at it."""
-    n = static_rx(v)
+    n = v.static_rx()
     # last, once the queues are gone: the driver's own table again, so that
     # ethtool -L may re-spread it (the upstream NIC tests need that)
     defer(cmd, ["ethtool", "-X", v.ifname, "default"])
@@ -101,7 +91,7 @@ def test_xsk_zerocopy_on_allocated_queue(nd: Netdev, vnet: VNet, defer: DeferSta
         s.sendto(b"warm", (vnet.addr, PORT))
     xsk.recv(len(steered), 2.0)
     time.sleep(0.5)
-    before = rx_per_queue(nd, vnet)
+    before = vnet.rx_per_queue(nd)
     want = set()
     for r in range(ROUNDS):
         for s, p in zip(socks, ports, strict=True):
@@ -113,7 +103,7 @@ def test_xsk_zerocopy_on_allocated_queue(nd: Netdev, vnet: VNet, defer: DeferSta
     got |= {udp4_payload(f.data) for f in xsk.recv(FLOWS, 0.5)}  # nothing extra
     assert got == want, "the socket holds exactly the steered flows' frames"
     time.sleep(0.5)
-    after = rx_per_queue(nd, vnet)
+    after = vnet.rx_per_queue(nd)
     others = sum(after[q] - before.get(q, 0) for q in after if q != rxq)
     assert others == (FLOWS - len(steered)) * ROUNDS, "the rest, none lost"
 
@@ -140,7 +130,7 @@ def test_alloc_free_cli_json(vnet: VNet, defer: DeferStack) -> None:
     q = json.loads(cmd(["qctl", "--json", "alloc", vnet.ifname, "--type", "rx"],
                        timeout=CLI_TIMEOUT).stdout)
     defer(cmd, ["qctl", "free", vnet.ifname, str(q["id"]), "--type", "rx"], check=False)
-    assert q["id"] == static_rx(vnet) and q["type"] == "rx"
+    assert q["id"] == vnet.static_rx() and q["type"] == "rx"
     shown = json.loads(cmd(["qctl", "--json", "queues", vnet.ifname],
                            timeout=CLI_TIMEOUT).stdout)
     assert {"type": "rx", "id": q["id"], "origin": "dynamic"}.items() <= \

@@ -97,11 +97,6 @@ class Sender:
         self.p.join()
 
 
-def rx_by_queue(nd: Netdev, v: VNet) -> dict[int, int]:
-    return {int(s["queue-id"]): int(s.get("rx-packets", 0))
-            for s in nd.qstats(v.ifname, per_queue=True) if s["queue-type"] == "rx"}
-
-
 def link_rx(v: VNet) -> int:
     """rtnl's rx count: virtio-net sums it over every pair, live or not
     (its qstats base is 0, so a queue ethtool -L removed drops out of the
@@ -112,7 +107,7 @@ def link_rx(v: VNet) -> int:
 
 def received(nd: Netdev, v: VNet, base: dict[int, int], static: int) -> tuple[int, int]:
     """Frames received since base: on the static queues, and on all."""
-    now = rx_by_queue(nd, v)
+    now = v.rx_per_queue(nd)
     on_static = sum(now.get(q, 0) - base.get(q, 0) for q in range(static))
     return on_static, link_rx(v) - base[-1]
 
@@ -122,7 +117,7 @@ def timed(nd: Netdev, v: VNet, static: int, n: int, op: Any) -> dict[str, Any]:
     minus received by the device) while it ran."""
     Sender(v, 32).__enter__().__exit__()  # ARP and neighbour entries
     time.sleep(0.5)
-    base = rx_by_queue(nd, v)
+    base = v.rx_per_queue(nd)
     base[-1] = link_rx(v)
     lat = []
     with Sender(v, 32) as tx:
@@ -255,7 +250,7 @@ def main() -> int:
         print("no virtio-net test bed: boot with scripts/vm-run.sh --vnet and source "
               "selftests/virtio-env.sh", file=sys.stderr)
         return 2
-    static = int(cmd(["ethtool", "-l", v.ifname]).stdout.rsplit("Combined:", 1)[1].split()[0])
+    static = v.static_rx()
     ethnl = ynl.YnlFamily(ynl.spec_path("ethtool"))
     with netdev() as nd:
         out = {"kernel": os.uname().release, "driver": "virtio_net",

@@ -16,9 +16,13 @@ import socket
 import struct
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .traffic import _ip_checksum, dev_mac, mac_bytes
 from .utils import cmd
+
+if TYPE_CHECKING:
+    from qctl import Netdev
 
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -58,6 +62,16 @@ class VNet:
         if not isinstance(sock, socket.socket):
             raise OSError(f"setns into {self.peer_ns}: {made.get('err')}")
         return sock
+
+    def static_rx(self) -> int:
+        """The combined channel count (ethtool -l): the static queue pairs."""
+        out = cmd(["ethtool", "-l", self.ifname]).stdout
+        return int(out.rsplit("Combined:", 1)[1].split()[0])
+
+    def rx_per_queue(self, nd: Netdev) -> dict[int, int]:
+        """rx packets of each live rx queue, from the driver's qstats."""
+        return {int(q["queue-id"]): int(q.get("rx-packets", 0))
+                for q in nd.qstats(self.ifname, per_queue=True) if q["queue-type"] == "rx"}
 
     def flows(self, n: int) -> list[socket.socket]:
         """n UDP sockets in the partner, each its own source port."""
