@@ -18,6 +18,7 @@ cd "$KDIR"
 if [ $fix = 1 ]; then
 	PATH=$(dirname "$py"):$PATH tools/net/ynl/ynl-regen.sh -f
 	cp Documentation/netlink/specs/netdev.yaml "$QM_ROOT/tools/qctl/qctl/specs/netdev.yaml"
+	"$py" -m qctl.spec compile
 	exit 0
 fi
 mapfile -t specs < <( { echo Documentation/netlink/specs/netdev.yaml;
@@ -45,6 +46,8 @@ if ! cmp -s Documentation/netlink/specs/netdev.yaml "$QM_ROOT/tools/qctl/qctl/sp
 	echo "DRIFT: tools/qctl/qctl/specs/netdev.yaml differs from the patched tree's netdev.yaml"
 	bad=1
 fi
+# ... and its compiled form (what qctl loads) must be that copy's.
+"$py" -m qctl.spec compile --check || bad=1
 [ $n -gt 0 ] || qm_die "found no generated files for ${specs[*]}"
 [ $bad = 0 ] || qm_die "generated netlink code drifted from its spec; run scripts/check-genl.sh --fix in the tree and export"
 qm_log "generated netlink code in sync ($n files from ${#specs[@]} spec(s))"

@@ -74,7 +74,9 @@ rm -rf "$QM_RESULTS"; mkdir -p "$QM_RESULTS"
 step "host unit tests" "$QM_VENV/bin/python" -m pytest -p no:cacheprovider -q \
 	"$QM_ROOT/tools/qctl/tests" "$QM_ROOT/scripts/tests"
 step "ruff" "$QM_VENV/bin/ruff" check "$QM_ROOT/tools/qctl" "$QM_ROOT/selftests" "$QM_ROOT/scripts/tests"
-step "mypy" "$QM_VENV/bin/mypy" --ignore-missing-imports "$QM_ROOT/tools/qctl/qctl" "$QM_ROOT/selftests"
+step "mypy --strict (qctl)" "$QM_VENV/bin/mypy" --config-file "$QM_ROOT/tools/qctl/pyproject.toml" \
+	"$QM_ROOT/tools/qctl/qctl"
+step "mypy (selftests)" "$QM_VENV/bin/mypy" --ignore-missing-imports "$QM_ROOT/selftests"
 step "fetch base" "$QM_ROOT/scripts/fetch-base.sh" >/dev/null || exit 1
 step "apply series" "$QM_ROOT/scripts/apply.sh" || exit 1
 step "export round trip" "$QM_ROOT/scripts/export.sh" --check

@@ -45,4 +45,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 	fi
 	echo "$want" > "$stamp"
 fi
+# bytecode for qctl: the guest sees this tree read-only and writes none, and
+# a cold start that compiles every module is not what a user's is
+"$QM_VENV/bin/python" -m compileall -q "$QM_ROOT/tools/qctl/qctl"
 qm_log "host ready"

@@ -44,7 +44,7 @@ echo
 echo "--- slices: child netdevices that own queues of $dev ---"
 run qctl slice create "$dev" --rx 2 --tx 1 --name demo0 --mac 02:00:00:00:de:01
 ip netns add demo
-run qctl slice create "$dev" --rx 1 --tx 1 --max-queues 2 --name demo1 --netns demo
+run qctl slice create "$dev" --rx 1 --tx 1 --max-queues 2 --name demo1 --move-to demo
 run qctl show "$dev"
 run ip -d link show demo0
 ip -n demo link set demo1 up

@@ -148,11 +148,13 @@ def test_refusals_leave_nothing_behind(dev2, nd):
     expect_refusal(lambda: nd.free(ifx, "rx", 0), errno.EINVAL, nd=nd, dev=dev2,
                    extack_has="not allocated dynamically")
     # a queue type that does not exist: rejected by the netlink policy
-    expect_refusal(lambda: nd.client.do("queue-create", {"ifindex": ifx, "type": 7}),
-                   errno.ERANGE, nd=nd, dev=dev2)
+    e = expect_refusal(lambda: nd.client.do("queue-create", {"ifindex": ifx, "type": 7}),
+                       errno.ERANGE, nd=nd, dev=dev2)
+    assert e.bad_attr == "type"                 # the extack's offset, by name
     # missing attribute
-    expect_refusal(lambda: nd.client.do("queue-destroy", {"ifindex": ifx, "type": "rx"}),
-                   errno.EINVAL, nd=nd, dev=dev2, extack_has="id")
+    e = expect_refusal(lambda: nd.client.do("queue-destroy", {"ifindex": ifx, "type": "rx"}),
+                       errno.EINVAL, nd=nd, dev=dev2)
+    assert e.missing_attr == "id"
     # exhausted hardware pool
     dev2.debugfs_write("queues/pool_rx", "3")
     expect_refusal(lambda: nd.alloc(ifx, "rx"), errno.ENOSPC, nd=nd, dev=dev2,

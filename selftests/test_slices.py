@@ -126,7 +126,7 @@ def test_explicit_parent_queues_and_qctl_cli(parent, nd, mk_slice):
     r = subprocess.run(QCTL + ["-j", "slice", "show", "qmsl1"], capture_output=True,
                        text=True, check=True)
     assert json.loads(r.stdout)["queues"] == [
-        {"type": "rx", "id": 0, "parent-id": 6}, {"type": "tx", "id": 0, "parent-id": 5}]
+        {"type": "rx", "id": 0, "parent_id": 6}, {"type": "tx", "id": 0, "parent_id": 5}]
     r = subprocess.run(QCTL + ["show", parent.ifname], capture_output=True, text=True,
                        check=True)
     assert f"{parent.ifname} (ifindex {parent.ifindex})" in r.stdout
@@ -249,7 +249,7 @@ def test_ping_through_a_slice_in_a_netns(nsim_pair, nd, mk_slice, netns):
     for d in (a, b):
         cmd(["ethtool", "-L", d.ifname, "combined", "2"])
     ns = netns()
-    mk_slice(b, 1, 1, name="qmsl1", netns=ns.name)
+    mk_slice(b, 1, 1, name="qmsl1", move_to=ns.name)
     cmd(["ip", "addr", "add", "192.0.2.1/24", "dev", a.ifname])
     cmd(["ip", "addr", "add", "192.0.2.2/24", "dev", "qmsl1"], ns=ns.name)
     cmd(["ip", "link", "set", "qmsl1", "up"], ns=ns.name)
@@ -306,7 +306,7 @@ def test_lifetime_netns_move_keeps_queues_and_traffic(nsim_pair, nd, mk_slice, n
 def test_lifetime_netns_deleted(parent, nd, netns):
     mark = DmesgMark()
     ns = netns()
-    nd.slice_create(parent.ifindex, 2, 2, name="qmsl1", netns=ns.name)
+    nd.slice_create(parent.ifindex, 2, 2, name="qmsl1", move_to=ns.name)
     assert "qmsl1" in links(ns.name)
     assert owned(parent) == {"rx": [2, 3], "tx": [2, 3]}
     ns.remove()
@@ -319,8 +319,8 @@ def test_lifetime_netns_deleted(parent, nd, netns):
 def test_lifetime_explicit_delete_both_sides(parent, nd, netns):
     mark = DmesgMark()
     ns = netns()
-    a = nd.slice_create(parent.ifindex, 1, 1, name="qmsl1", netns=ns.name)
-    nd.slice_create(parent.ifindex, 1, 1, name="qmsl2", netns=ns.name)
+    a = nd.slice_create(parent.ifindex, 1, 1, name="qmsl1", move_to=ns.name)
+    nd.slice_create(parent.ifindex, 1, 1, name="qmsl2", move_to=ns.name)
     # parent side: by parent and id, though the slice lives in another netns
     gone = nd.slice_delete(parent=parent.ifindex, slice_id=a.id)
     assert gone.name == "qmsl1" and links(ns.name) == ["lo", "qmsl2"]

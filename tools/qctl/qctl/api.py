@@ -6,23 +6,21 @@ CNI plugin, a device plugin) get the same behaviour without the CLI.
 """
 from __future__ import annotations
 
+import errno
 import os
-from dataclasses import asdict, dataclass
-from typing import Any, Iterator
-
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
+import socket
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 from .client import GenlClient
-from .errors import DeviceError, QctlError
+from .consts import QUEUE_TYPES, json_attrs
+from .errors import DeviceError, UsageError
+from .netns import Netns
 from .slices import Slice, parse_mac
 from .spec import FamilySpec
 
-QUEUE_TYPES = ("rx", "tx")
 
-
-@dataclass(frozen=True)
-class Lease:
+class Lease(NamedTuple):
     """The queue at the other end of a slice mapping (queue-get's lease)."""
 
     ifindex: int
@@ -31,14 +29,13 @@ class Lease:
     netns_id: int | None = None
 
     @classmethod
-    def from_attrs(cls, a: dict[str, Any]) -> "Lease":
+    def from_attrs(cls, a: dict[str, Any]) -> Lease:
         q = a.get("queue", {})
         return cls(ifindex=int(a["ifindex"]), type=str(q.get("type", "")),
                    id=int(q.get("id", -1)), netns_id=a.get("netns-id"))
 
 
-@dataclass(frozen=True)
-class Queue:
+class Queue(NamedTuple):
     """One queue as queue-get reports it."""
 
     ifindex: int
@@ -53,31 +50,32 @@ class Queue:
         return "dynamic" if self.dynamic else "static"
 
     @classmethod
-    def from_attrs(cls, a: dict[str, Any]) -> "Queue":
+    def from_attrs(cls, a: dict[str, Any]) -> Queue:
         lease = Lease.from_attrs(a["lease"]) if "lease" in a else None
         return cls(ifindex=int(a["ifindex"]), type=str(a["type"]), id=int(a["id"]),
                    napi_id=a.get("napi-id"), dynamic=bool(a.get("dynamic", False)),
                    lease=lease)
 
     def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = self._asdict()
+        d["lease"] = self.lease._asdict() if self.lease is not None else None
         d["origin"] = self.origin
         return d
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """A notification from the netdev family's mgmt group."""
 
     name: str
     attrs: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        return {"event": self.name, **self.attrs}
+        attrs = json_attrs(self.attrs)
+        assert isinstance(attrs, dict)
+        return {"event": self.name, **attrs}
 
 
-@dataclass(frozen=True)
-class Overview:
+class Overview(NamedTuple):
     """What `qctl show` draws: a device, its queues, its slices, and the
     names of the slices that live in the same netns (by ifindex)."""
 
@@ -95,71 +93,71 @@ class Overview:
 
 def check_type(qtype: str) -> str:
     if qtype not in QUEUE_TYPES:
-        raise QctlError(f"queue type must be rx or tx, not '{qtype}'")
+        raise UsageError(f"queue type must be rx or tx, not '{qtype}'")
     return qtype
 
 
 class Netdev:
-    """Queue management for devices of one network namespace."""
+    """Queue management for devices of one network namespace.
+
+    Devices are named by name or ifindex; a name is resolved once per call
+    with if_nametoindex in the namespace (no rtnetlink dump).
+    """
 
     def __init__(self, netns: str | None = None, spec: FamilySpec | None = None,
                  client: GenlClient | None = None) -> None:
         self.netns = netns
-        self.client = client or GenlClient(spec=spec, netns=netns)
-        self._ipr: IPRoute | None = None
+        self._ns = Netns(netns)
+        self.client = client or GenlClient(spec=spec, netns=self._ns)
 
     def close(self) -> None:
         self.client.close()
-        if self._ipr is not None:
-            self._ipr.close()
-            self._ipr = None
+        self._ns.close()
 
-    def __enter__(self) -> "Netdev":
+    def __enter__(self) -> Netdev:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     # --- devices -----------------------------------------------------------
-    def _rtnl(self) -> IPRoute:
-        if self._ipr is None:
-            try:
-                self._ipr = IPRoute(netns=self.netns) if self.netns else IPRoute()
-            except OSError as e:
-                raise DeviceError(f"cannot enter netns '{self.netns}': {e.strerror}") from e
-        return self._ipr
-
     def resolve(self, dev: str | int) -> int:
         """ifindex of a device given by name or ifindex (as int or digits)."""
-        if isinstance(dev, int) or (isinstance(dev, str) and dev.isdigit()):
-            ifindex = int(dev)
-            try:
-                self._rtnl().get_links(ifindex)
-            except NetlinkError:
-                raise DeviceError(f"no device with ifindex {ifindex}"
-                                  f"{self._where()}") from None
-            return ifindex
-        found = self._rtnl().link_lookup(ifname=dev)
-        if not found:
-            raise DeviceError(f"no device named '{dev}'{self._where()}")
-        return int(found[0])
+        try:
+            with self._ns.entered():
+                if isinstance(dev, int) or dev.isdigit():
+                    socket.if_indextoname(int(dev))
+                    return int(dev)
+                return socket.if_nametoindex(dev)
+        except OSError as e:
+            what = f"with ifindex {dev}" if str(dev).isdigit() else f"named '{dev}'"
+            if e.errno in (errno.ENODEV, errno.ENXIO):
+                raise DeviceError(f"no device {what}{self._ns}") from None
+            raise DeviceError(f"cannot look up the device {what}{self._ns}: "
+                              f"{e.strerror}") from None
+        except (ValueError, OverflowError):
+            raise UsageError(f"'{dev}' is not a device name or ifindex") from None
 
     def ifname(self, ifindex: int) -> str:
+        """The name of ifindex here, or the number if it has none here."""
         try:
-            link = self._rtnl().get_links(ifindex)[0]
-        except NetlinkError:
+            with self._ns.entered():
+                return socket.if_indextoname(ifindex)
+        except OSError:
             return str(ifindex)
-        return str(link.get_attr("IFLA_IFNAME"))
 
-    def _where(self) -> str:
-        return f" in netns '{self.netns}'" if self.netns else ""
+    def names(self) -> list[str]:
+        """Every device name of the namespace (shell completion)."""
+        with self._ns.entered():
+            return [n for _, n in socket.if_nameindex()]
 
     # --- queues ------------------------------------------------------------
     def queues(self, dev: str | int) -> list[Queue]:
         """Every live queue of a device, rx first, ordered by id."""
         ifindex = self.resolve(dev)
         res = [Queue.from_attrs(a) for a in self.client.dump("queue-get", {"ifindex": ifindex})]
-        return sorted(res, key=lambda q: (QUEUE_TYPES.index(q.type), q.id))
+        order = {t: i for i, t in enumerate(QUEUE_TYPES)}
+        return sorted(res, key=lambda q: (order.get(q.type, len(order)), str(q.type), q.id))
 
     def queue(self, dev: str | int, qtype: str, qid: int) -> Queue:
         ifindex = self.resolve(dev)
@@ -195,9 +193,10 @@ class Netdev:
                      name: str | None = None, mac: str | None = None,
                      max_queues: int | None = None,
                      parent_ids: list[tuple[str, int]] | None = None,
-                     netns: str | None = None) -> Slice:
+                     move_to: str | None = None) -> Slice:
         """Create a slice of `parent` with `rx`/`tx` queues (driver-chosen ids)
-        or the explicit parent queues `parent_ids`; move it to `netns` if given.
+        or the explicit parent queues `parent_ids`; move it to the named
+        netns `move_to` if given.
 
         If the move fails the slice is deleted again: nothing is left behind.
         """
@@ -206,7 +205,7 @@ class Netdev:
             req["queue"] = [{"type": check_type(t), "parent-id": i} for t, i in parent_ids]
         else:
             if rx is None or tx is None:
-                raise QctlError("give --rx and --tx (or explicit parent queues)")
+                raise UsageError("give --rx and --tx (or explicit parent queues)")
             req["rx-queues"] = rx
             req["tx-queues"] = tx
         if name is not None:
@@ -215,22 +214,37 @@ class Netdev:
             req["mac"] = parse_mac(mac)
         if max_queues is not None:
             req["max-queues"] = max_queues
-        sl = Slice.from_attrs(self.client.do("slice-create", req))
-        if netns is None:
-            return sl
+        target = Netns(move_to) if move_to is not None else None
         try:
-            self._move(sl.ifindex, netns)
-        except QctlError:
-            self.client.do("slice-delete", {"ifindex": sl.ifindex})
-            raise
-        return self.slice_by_id(sl.parent_ifindex, sl.id)
+            if target is not None:
+                target.fd()     # it must exist before anything is created
+            sl = Slice.from_attrs(self.client.do("slice-create", req))
+            if target is None:
+                return sl
+            try:
+                self._move(sl.ifindex, target)
+            except DeviceError:
+                self.client.do("slice-delete", {"ifindex": sl.ifindex})
+                raise
+            return self.slice_by_id(sl.parent_ifindex, sl.id)
+        finally:
+            if target is not None:
+                target.close()
 
-    def _move(self, ifindex: int, netns: str) -> None:
+    def _move(self, ifindex: int, target: Netns) -> None:
+        """RTM_NEWLINK with IFLA_NET_NS_FD, through pyroute2 (loaded here only)."""
+        from pyroute2 import IPRoute
+        from pyroute2.netlink.exceptions import NetlinkError
         try:
-            self._rtnl().link("set", index=ifindex, net_ns_fd=netns)
+            with self._ns.entered():
+                ipr = IPRoute()
+            try:
+                ipr.link("set", index=ifindex, net_ns_fd=target.fd())
+            finally:
+                ipr.close()
         except (NetlinkError, OSError) as e:
             code = getattr(e, "code", None) or getattr(e, "errno", None)
-            raise DeviceError(f"cannot move ifindex {ifindex} to netns '{netns}': "
+            raise DeviceError(f"cannot move ifindex {ifindex} to netns '{target.name}': "
                               f"{os.strerror(code) if code else e}") from None
 
     def slice_by_id(self, parent: str | int, slice_id: int) -> Slice:
@@ -256,19 +270,18 @@ class Netdev:
             self.client.do("slice-delete", {"ifindex": sl.ifindex})
             return sl
         if parent is None or slice_id is None:
-            raise QctlError("name the slice, or give both its parent and its id")
+            raise UsageError("name the slice, or give both its parent and its id")
         sl = self.slice_by_id(parent, slice_id)
         self.client.do("slice-delete", {"parent-ifindex": sl.parent_ifindex, "id": sl.id})
         return sl
 
-    def overview(self, dev: str | int) -> "Overview":
+    def overview(self, dev: str | int) -> Overview:
         """A device with its queues and, if the kernel has slices, its slices."""
         ifindex = self.resolve(dev)
         sls = self.slices(ifindex) if self.client.kernel_has("slice-get") else []
         return Overview(ifindex=ifindex, name=self.ifname(ifindex),
                         queues=self.queues(ifindex), slices=sls,
-                        names={s.ifindex: self.ifname(s.ifindex)
-                               for s in sls if s.netns_id is None})
+                        names={s.ifindex: s.name for s in sls if s.netns_id is None})
 
     # --- events ------------------------------------------------------------
     def monitor(self, timeout: float | None = None) -> Iterator[Event]:

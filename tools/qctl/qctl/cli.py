@@ -1,17 +1,34 @@
-"""qctl command line: thin click commands over qctl.api."""
+"""qctl command line: thin click commands over qctl.api.
+
+Only click and qctl's small modules load at start; the library loads when a
+command first needs a device (Ctx.nd), so --help, usage errors and shell
+completion stay cheap.
+
+Exit codes: 0 ok, 1 the kernel refused (or no such device or netns),
+2 usage, 3 the kernel lacks the family or the operation.
+"""
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
-from . import render
-from .api import QUEUE_TYPES, Netdev
-from .errors import KernelError, QctlError
-from .slices import Slice
+from .consts import QUEUE_TYPES, U32_MAX, json_attrs
+from .errors import QctlError
 
-F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:
+    from .api import Netdev as NetdevT
+    from .slices import Slice
+
+
+def Netdev(netns: str | None = None, spec: str | None = None) -> NetdevT:
+    """The library object behind every command (tests replace this factory)."""
+    from .api import Netdev as _Netdev
+    from .spec import load_spec
+    return _Netdev(netns=netns, spec=load_spec(spec))
 
 
 class Ctx:
@@ -19,65 +36,141 @@ class Ctx:
         self.json = json_out
         self.netns = netns
         self.spec = spec
-        self._nd: Netdev | None = None
+        self._nd: NetdevT | None = None
 
     @property
-    def nd(self) -> Netdev:
+    def nd(self) -> NetdevT:
         if self._nd is None:
-            from .spec import load_spec
-            self._nd = Netdev(netns=self.netns, spec=load_spec(self.spec))
+            self._nd = Netdev(netns=self.netns, spec=self.spec)
         return self._nd
 
+    def close(self) -> None:
+        if self._nd is not None:
+            self._nd.close()
+
     def out(self, obj: Any, text: str) -> None:
+        from . import render
         click.echo(render.dumps(obj) if self.json else text)
+
+
+# --- shell completion (eval "$(_QCTL_COMPLETE=bash_source qctl)") ----------------
+def _root_netns(ctx: click.Context) -> str | None:
+    ns = ctx.find_root().params.get("netns")
+    return ns if isinstance(ns, str) else None
+
+
+def complete_dev(ctx: click.Context, param: click.Parameter,
+                 incomplete: str) -> list[CompletionItem]:
+    """Device names of the namespace -n names (or this one)."""
+    import socket
+
+    from .netns import Netns
+    ns = Netns(_root_netns(ctx))
+    try:
+        with ns.entered():
+            names = [n for _, n in socket.if_nameindex()]
+    except (QctlError, OSError):
+        return []
+    finally:
+        ns.close()
+    return [CompletionItem(n) for n in sorted(names) if n.startswith(incomplete)]
+
+
+def complete_slice(ctx: click.Context, param: click.Parameter,
+                   incomplete: str) -> list[CompletionItem]:
+    """Names of the slices that live in the namespace."""
+    try:
+        with Netdev(netns=_root_netns(ctx)) as nd:
+            names = [s.name for s in nd.slices() if s.netns_id is None]
+    except QctlError:
+        return []
+    return [CompletionItem(n) for n in sorted(names) if n.startswith(incomplete)]
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
 qtype_opt = click.option("--type", "qtype", type=click.Choice(QUEUE_TYPES), required=True,
                          help="queue type")
+U32 = click.IntRange(0, U32_MAX)
+
+
+FC = TypeVar("FC", bound=Callable[..., Any])
+
+
+def dev_arg(name: str = "dev", metavar: str | None = None,
+            **kw: Any) -> Callable[[FC], FC]:
+    return click.argument(name, metavar=metavar, shell_complete=complete_dev, **kw)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-j", "--json", "json_out", is_flag=True, help="JSON output, like ip -j")
-@click.option("-n", "--netns", metavar="NS", help="operate in named network namespace NS")
+@click.option("-n", "--netns", metavar="NS",
+              help="operate in the existing named network namespace NS")
 @click.option("--spec", metavar="PATH", envvar="QCTL_SPEC",
               help="netdev.yaml to use instead of the bundled copy")
 @click.version_option(package_name="qctl")
 @click.pass_context
 def cli(ctx: click.Context, json_out: bool, netns: str | None, spec: str | None) -> None:
-    """Manage device queues and slices through the netdev generic netlink family."""
+    """Manage device queues and slices through the netdev generic netlink family.
+
+    \b
+    Exit codes: 0 ok, 1 the kernel refused (or no such device or netns),
+    2 usage, 3 the kernel lacks the family or the operation.
+    \b
+    Examples:
+      qctl queues eth0
+      qctl -j -n cnf1 show eth0
+      eval "$(_QCTL_COMPLETE=bash_source qctl)"   # shell completion
+    """
     ctx.obj = Ctx(json_out, netns, spec)
-    ctx.call_on_close(lambda: ctx.obj._nd.close() if ctx.obj._nd else None)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @cli.command()
-@click.argument("dev")
+@dev_arg()
 @qtype_opt
-@click.option("--id", "qid", type=click.IntRange(min=0), help="ask for this queue id")
+@click.option("--id", "qid", type=U32, help="ask for this queue id")
 @pass_ctx
 def alloc(c: Ctx, dev: str, qtype: str, qid: int | None) -> None:
-    """Allocate one queue on DEV; the driver picks the id unless --id."""
+    """Allocate one queue on DEV; the driver picks the id unless --id.
+
+    \b
+    Examples:
+      qctl alloc eth0 --type rx
+      qctl -j alloc eth0 --type tx --id 6
+    """
     q = c.nd.alloc(dev, qtype, qid)
     c.out(q.to_json(), f"allocated {q.type} queue {q.id} on {c.nd.ifname(q.ifindex)}")
 
 
 @cli.command()
-@click.argument("dev")
-@click.argument("qid", metavar="ID", type=click.IntRange(min=0))
+@dev_arg()
+@click.argument("qid", metavar="ID", type=U32)
 @qtype_opt
 @pass_ctx
 def free(c: Ctx, dev: str, qid: int, qtype: str) -> None:
-    """Free dynamically allocated queue ID of DEV."""
+    """Free dynamically allocated queue ID of DEV.
+
+    \b
+    Example:
+      qctl free eth0 6 --type rx
+    """
     q = c.nd.free(dev, qtype, qid)
     c.out({"ifindex": q.ifindex, "type": q.type, "id": q.id, "freed": True},
           f"freed {q.type} queue {q.id} on {dev}")
 
 
 @cli.command()
-@click.argument("dev")
+@dev_arg()
 @pass_ctx
 def queues(c: Ctx, dev: str) -> None:
-    """List every live queue of DEV: type, id, NAPI id, static or dynamic."""
+    """List every live queue of DEV: type, id, NAPI id, static or dynamic.
+
+    \b
+    Examples:
+      qctl queues eth0
+      qctl -j queues eth0 | jq '.[] | select(.origin == "dynamic")'
+    """
+    from . import render
     qs = c.nd.queues(dev)
     c.out([q.to_json() for q in qs],
           render.table(("TYPE", "ID", "NAPI", "ORIGIN"),
@@ -85,11 +178,18 @@ def queues(c: Ctx, dev: str) -> None:
 
 
 @cli.command()
-@click.argument("dev")
+@dev_arg()
 @click.option("--per-queue", is_flag=True, help="one row per queue")
 @pass_ctx
 def stats(c: Ctx, dev: str, per_queue: bool) -> None:
-    """Show qstats of DEV (device totals, or --per-queue)."""
+    """Show qstats of DEV (device totals, or --per-queue).
+
+    \b
+    Examples:
+      qctl stats eth0
+      qctl -j stats eth0 --per-queue
+    """
+    from . import render
     rows = c.nd.qstats(dev, per_queue)
     keys = ["rx-packets", "rx-bytes", "tx-packets", "tx-bytes"]
     if per_queue:
@@ -98,19 +198,26 @@ def stats(c: Ctx, dev: str, per_queue: bool) -> None:
                              for r in rows])
     else:
         text = render.table([k.upper() for k in keys], [[r.get(k) for k in keys] for r in rows])
-    c.out(rows, text)
+    c.out(json_attrs(rows), text)
 
 
 @cli.command()
-@click.argument("dev")
+@dev_arg()
 @pass_ctx
 def show(c: Ctx, dev: str) -> None:
-    """DEV at a glance: its queues (and which slice owns each) and its slices."""
+    """DEV at a glance: its queues (and which slice owns each) and its slices.
+
+    \b
+    Example:
+      qctl show eth0
+    """
+    from . import render
     o = c.nd.overview(dev)
     c.out(o.to_json(), render.device_tree(o.name, o.ifindex, o.queues, o.slices, o.names))
 
 
 def _slice_text(s: Slice) -> str:
+    from . import render
     where = f" (netns id {s.netns_id})" if s.netns_id is not None else ""
     rows = [(q.type, q.id, q.parent_id) for q in s.queues]
     return (f"slice {s.id} of ifindex {s.parent_ifindex}: {s.name} ifindex {s.ifindex}{where}\n"
@@ -123,46 +230,84 @@ def slice_group() -> None:
     """Create, delete and inspect slices: netdevices owning a parent's queues."""
 
 
+def parse_queue_ref(ctx: click.Context | None, param: click.Parameter | None,
+                    value: tuple[str, ...]) -> list[tuple[str, int]]:
+    """('rx:3', ...) -> [('rx', 3), ...]."""
+    refs = []
+    for text in value:
+        qtype, _, qid = text.partition(":")
+        if qtype not in QUEUE_TYPES or not qid.isdigit() or int(qid) > U32_MAX:
+            raise click.BadParameter(f"'{text}' is not TYPE:ID (like rx:3)",
+                                     param_hint="--queue")
+        refs.append((qtype, int(qid)))
+    return refs
+
+
 @slice_group.command("create")
-@click.argument("parent")
-@click.option("--rx", type=click.IntRange(min=0), help="rx queues to allocate from PARENT")
-@click.option("--tx", type=click.IntRange(min=0), help="tx queues to allocate from PARENT")
+@dev_arg("parent", metavar="PARENT")
+@click.option("--rx", type=U32, help="rx queues to allocate from PARENT")
+@click.option("--tx", type=U32, help="tx queues to allocate from PARENT")
 @click.option("--queue", "parent_ids", multiple=True, metavar="TYPE:ID",
+              callback=parse_queue_ref,
               help="take this parent queue (repeatable) instead of --rx/--tx")
 @click.option("--name", help="slice netdevice name")
 @click.option("--mac", help="slice MAC address (default: random)")
-@click.option("--max-queues", type=click.IntRange(min=0),
+@click.option("--max-queues", type=U32,
               help="quota of queues of each type (default: max of --rx, --tx)")
-@click.option("--netns", "target_ns", metavar="NS", help="move the slice to netns NS")
+@click.option("--move-to", "move_to", metavar="NS",
+              help="then move the slice to the existing named netns NS")
 @pass_ctx
 def slice_create(c: Ctx, parent: str, rx: int | None, tx: int | None,
-                 parent_ids: tuple[str, ...], name: str | None, mac: str | None,
-                 max_queues: int | None, target_ns: str | None) -> None:
-    """Create a slice of PARENT owning --rx and --tx of its queues."""
-    ids = [parse_queue_ref(r) for r in parent_ids]
+                 parent_ids: list[tuple[str, int]], name: str | None, mac: str | None,
+                 max_queues: int | None, move_to: str | None) -> None:
+    """Create a slice of PARENT owning --rx and --tx of its queues.
+
+    \b
+    Examples:
+      qctl slice create eth0 --rx 2 --tx 2 --max-queues 4 --name cnf1 --move-to cnf1
+      qctl slice create eth0 --queue rx:4 --queue tx:4
+    """
+    if not parent_ids and (rx is None or tx is None):
+        raise click.UsageError("give --rx and --tx, or --queue TYPE:ID")
     s = c.nd.slice_create(parent, rx, tx, name=name, mac=mac, max_queues=max_queues,
-                          parent_ids=ids or None, netns=target_ns)
+                          parent_ids=parent_ids or None, move_to=move_to)
     c.out(s.to_json(), f"created {_slice_text(s)}")
 
 
 @slice_group.command("delete")
-@click.argument("slice_dev", metavar="SLICE", required=False)
-@click.option("--parent", help="with --id: name the slice by its parent")
-@click.option("--id", "slice_id", type=click.IntRange(min=0), help="slice id on --parent")
+@click.argument("slice_dev", metavar="SLICE", required=False, shell_complete=complete_slice)
+@click.option("--parent", help="with --id: name the slice by its parent",
+              shell_complete=complete_dev)
+@click.option("--id", "slice_id", type=U32, help="slice id on --parent")
 @pass_ctx
 def slice_delete(c: Ctx, slice_dev: str | None, parent: str | None,
                  slice_id: int | None) -> None:
-    """Delete SLICE (or --parent P --id N); its queues go back to the parent."""
+    """Delete SLICE (or --parent P --id N); its queues go back to the parent.
+
+    \b
+    Examples:
+      qctl slice delete cnf1
+      qctl slice delete --parent eth0 --id 3
+    """
+    if slice_dev is None and (parent is None or slice_id is None):
+        raise click.UsageError("name SLICE, or give both --parent and --id")
     s = c.nd.slice_delete(slice_dev, parent=parent, slice_id=slice_id)
     c.out({**s.to_json(), "deleted": True},
           f"deleted slice {s.id} ({s.name}) of ifindex {s.parent_ifindex}")
 
 
 @slice_group.command("list")
-@click.argument("parent", required=False)
+@dev_arg("parent", metavar="PARENT", required=False)
 @pass_ctx
 def slice_list(c: Ctx, parent: str | None) -> None:
-    """List slices (of PARENT, or of every device here and those living here)."""
+    """List slices (of PARENT, or of every device here and those living here).
+
+    \b
+    Examples:
+      qctl slice list
+      qctl -j slice list eth0
+    """
+    from . import render
     sls = c.nd.slices(parent)
     c.out([s.to_json() for s in sls],
           render.table(("PARENT", "ID", "NAME", "IFINDEX", "NETNS", "MAC", "RX", "TX", "MAX"),
@@ -171,34 +316,37 @@ def slice_list(c: Ctx, parent: str | None) -> None:
 
 
 @slice_group.command("show")
-@click.argument("slice_dev", metavar="SLICE")
+@click.argument("slice_dev", metavar="SLICE", shell_complete=complete_slice)
 @pass_ctx
 def slice_show(c: Ctx, slice_dev: str) -> None:
-    """Show SLICE: parent, quota, MAC and its queue map."""
+    """Show SLICE: parent, quota, MAC and its queue map.
+
+    \b
+    Example:
+      qctl -n cnf1 slice show cnf1
+    """
     s = c.nd.slice(slice_dev)
     c.out(s.to_json(), _slice_text(s))
 
 
-def parse_queue_ref(text: str) -> tuple[str, int]:
-    """'rx:3' -> ('rx', 3)."""
-    qtype, _, qid = text.partition(":")
-    if qtype not in QUEUE_TYPES or not qid.isdigit():
-        raise click.BadParameter(f"'{text}' is not TYPE:ID (like rx:3)", param_hint="--queue")
-    return qtype, int(qid)
-
-
 @cli.command()
-@click.option("--timeout", type=float, default=None,
+@click.option("--timeout", type=click.FloatRange(min=0), default=None,
               help="stop after this many seconds without an event")
-@click.option("--count", type=int, default=None, help="stop after this many events")
+@click.option("--count", type=click.IntRange(min=1), default=None,
+              help="stop after this many events")
 @pass_ctx
 def monitor(c: Ctx, timeout: float | None, count: int | None) -> None:
-    """Stream notifications of the netdev mgmt group (queue add/del, ...)."""
-    n = 0
-    for ev in c.nd.monitor(timeout=timeout):
+    """Stream notifications of the netdev mgmt group (queue add/del, ...).
+
+    \b
+    Examples:
+      qctl monitor
+      qctl -j monitor --count 2 --timeout 10
+    """
+    from . import render
+    for n, ev in enumerate(c.nd.monitor(timeout=timeout), 1):
         click.echo(render.dumps(ev.to_json()) if c.json else render.event_line(ev.name, ev.attrs))
         sys.stdout.flush()
-        n += 1
         if count is not None and n >= count:
             break
 
@@ -214,9 +362,6 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("qctl: aborted", err=True)
         return 130
-    except KernelError as e:
-        click.echo(f"qctl: error: {e}", err=True)
-        return e.exit_code
     except QctlError as e:
         click.echo(f"qctl: error: {e}", err=True)
         return e.exit_code
@@ -227,5 +372,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     sys.exit(main())
+
+
 if __name__ == "__main__":
     entry()

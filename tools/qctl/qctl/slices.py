@@ -5,24 +5,23 @@ Data classes for what slice-get reports, and the parsing of user input
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from .errors import QctlError
+from .errors import UsageError
 
-_MAC_RE = re.compile(r"^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$")
+_MAC_RE = r"^[0-9a-fA-F]{2}([:-])[0-9a-fA-F]{2}(\1[0-9a-fA-F]{2}){4}$"
 
 
 def parse_mac(text: str) -> bytes:
     """'02:00:00:00:00:01' (or with dashes) -> 6 bytes; unicast only."""
-    if not _MAC_RE.match(text):
-        raise QctlError(f"'{text}' is not a MAC address (like 02:00:00:00:00:01)")
+    import re  # only on the path that parses one
+    if not re.match(_MAC_RE, text):
+        raise UsageError(f"'{text}' is not a MAC address (like 02:00:00:00:00:01)")
     mac = bytes(int(x, 16) for x in re.split("[:-]", text))
     if mac[0] & 1:
-        raise QctlError(f"{text} is a multicast address; a slice needs a unicast MAC")
+        raise UsageError(f"{text} is a multicast address; a slice needs a unicast MAC")
     if not any(mac):
-        raise QctlError("the all-zero MAC address is not valid for a slice")
+        raise UsageError("the all-zero MAC address is not valid for a slice")
     return mac
 
 
@@ -32,8 +31,7 @@ def format_mac(value: str | bytes) -> str:
     return ":".join(f"{b:02x}" for b in raw)
 
 
-@dataclass(frozen=True)
-class SliceQueue:
+class SliceQueue(NamedTuple):
     """One slice queue and the parent queue behind it."""
 
     type: str
@@ -41,12 +39,11 @@ class SliceQueue:
     parent_id: int
 
     @classmethod
-    def from_attrs(cls, a: dict[str, Any]) -> "SliceQueue":
+    def from_attrs(cls, a: dict[str, Any]) -> SliceQueue:
         return cls(type=str(a["type"]), id=int(a["id"]), parent_id=int(a["parent-id"]))
 
 
-@dataclass(frozen=True)
-class Slice:
+class Slice(NamedTuple):
     """A slice as slice-get reports it, seen from the requester's netns."""
 
     id: int
@@ -57,12 +54,12 @@ class Slice:
     tx_queues: int
     max_queues: int
     mac: str
-    queues: tuple[SliceQueue, ...] = field(default_factory=tuple)
+    queues: tuple[SliceQueue, ...] = ()
     netns_id: int | None = None
     parent_netns_id: int | None = None
 
     @classmethod
-    def from_attrs(cls, a: dict[str, Any]) -> "Slice":
+    def from_attrs(cls, a: dict[str, Any]) -> Slice:
         qs = tuple(sorted((SliceQueue.from_attrs(q) for q in a.get("queue", [])),
                           key=lambda q: (q.type != "rx", q.id)))
         return cls(id=int(a["id"]), ifindex=int(a["ifindex"]),
@@ -76,12 +73,13 @@ class Slice:
         return [q for q in self.queues if q.type == qtype]
 
     def to_json(self) -> dict[str, Any]:
+        """JSON keys in snake_case, as `ip -j` and Queue.to_json use."""
         return {
             "id": self.id, "ifindex": self.ifindex, "name": self.name,
-            "parent-ifindex": self.parent_ifindex, "mac": self.mac,
-            "rx-queues": self.rx_queues, "tx-queues": self.tx_queues,
-            "max-queues": self.max_queues, "netns-id": self.netns_id,
-            "parent-netns-id": self.parent_netns_id,
-            "queues": [{"type": q.type, "id": q.id, "parent-id": q.parent_id}
+            "parent_ifindex": self.parent_ifindex, "mac": self.mac,
+            "rx_queues": self.rx_queues, "tx_queues": self.tx_queues,
+            "max_queues": self.max_queues, "netns_id": self.netns_id,
+            "parent_netns_id": self.parent_netns_id,
+            "queues": [{"type": q.type, "id": q.id, "parent_id": q.parent_id}
                        for q in self.queues],
         }

@@ -1,5 +1,10 @@
 """Load a YNL genetlink spec (netdev.yaml) and derive every id from it.
 
+YAML is parsed once: the bundled spec ships compiled next to its source
+(specs/netdev.json, written by ``python -m qctl.spec compile``; a host test
+fails on drift), and any other spec is compiled on first use into
+$XDG_CACHE_HOME/qctl, keyed by its content.  Loading either is a json.loads.
+
 Numbering follows the kernel's tools/net/ynl rules, so ids always match the
 generated UAPI header:
   * attributes count from 1 in list order; ``value:`` sets an id and the
@@ -10,20 +15,20 @@ generated UAPI header:
 """
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass, field
-from typing import Any
-
-import yaml
+import sys
+from typing import Any, NamedTuple
 
 from .errors import SpecError
 
 SPEC_ENV = "QCTL_SPEC"
 BUNDLED_SPEC = os.path.join(os.path.dirname(__file__), "specs", "netdev.yaml")
+BUNDLED_COMPILED = os.path.join(os.path.dirname(__file__), "specs", "netdev.json")
+COMPILED_VERSION = 1
 
 
-@dataclass(frozen=True)
-class AttrDef:
+class AttrDef(NamedTuple):
     name: str
     value: int
     type: str
@@ -31,13 +36,18 @@ class AttrDef:
     nested: str | None = None       # attribute-set name for type nest
     enum: str | None = None         # definitions entry for enums
     multi: bool = False
+    big_endian: bool = False        # byte-order: big-endian
+    min: int | None = None          # checks: min / max, as numbers
+    max: int | None = None
 
 
-@dataclass
 class AttrSet:
-    name: str
-    by_name: dict[str, AttrDef] = field(default_factory=dict)
-    by_value: dict[int, AttrDef] = field(default_factory=dict)
+    __slots__ = ("by_name", "by_value", "name")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.by_name: dict[str, AttrDef] = {}
+        self.by_value: dict[int, AttrDef] = {}
 
     def __getitem__(self, name: str) -> AttrDef:
         try:
@@ -46,21 +56,17 @@ class AttrSet:
             raise SpecError(f"attribute '{name}' not in set '{self.name}'") from None
 
 
-@dataclass(frozen=True)
-class EnumDef:
+class EnumDef(NamedTuple):
     name: str
     kind: str                       # "enum" or "flags"
     by_name: dict[str, int]
+    by_value: dict[int, str]
 
     def name_of(self, value: int) -> str | int:
-        for k, v in self.by_name.items():
-            if v == value:
-                return k
-        return value
+        return self.by_value.get(value, value)
 
 
-@dataclass(frozen=True)
-class OpDef:
+class OpDef(NamedTuple):
     name: str
     value: int
     attr_set: str | None
@@ -78,14 +84,21 @@ class OpDef:
         return self.notify is not None or self.mcgrp is not None
 
 
-@dataclass
 class FamilySpec:
-    name: str
-    path: str
-    enums: dict[str, EnumDef]
-    attr_sets: dict[str, AttrSet]
-    ops: dict[str, OpDef]
-    mcast_groups: tuple[str, ...]
+    __slots__ = ("attr_sets", "enums", "mcast_groups", "name", "ops", "ops_by_value", "path")
+
+    def __init__(self, name: str, path: str, enums: dict[str, EnumDef],
+                 attr_sets: dict[str, AttrSet], ops: dict[str, OpDef],
+                 mcast_groups: tuple[str, ...]) -> None:
+        self.name = name
+        self.path = path
+        self.enums = enums
+        self.attr_sets = attr_sets
+        self.ops = ops
+        self.mcast_groups = mcast_groups
+        self.ops_by_value: dict[int, OpDef] = {}
+        for op in ops.values():
+            self.ops_by_value.setdefault(op.value, op)
 
     def op(self, name: str) -> OpDef:
         try:
@@ -95,10 +108,7 @@ class FamilySpec:
                             f"({self.path})") from None
 
     def op_by_value(self, value: int) -> OpDef | None:
-        for op in self.ops.values():
-            if op.value == value:
-                return op
-        return None
+        return self.ops_by_value.get(value)
 
     def attr_set(self, name: str) -> AttrSet:
         try:
@@ -127,8 +137,20 @@ def _load_enums(defs: list[dict[str, Any]]) -> dict[str, EnumDef]:
                 val = int(e["value"])
             by_name[ename] = (1 << val) if kind == "flags" else val
             val += 1
-        enums[d["name"]] = EnumDef(d["name"], kind, by_name)
+        enums[d["name"]] = EnumDef(d["name"], kind, by_name,
+                                   {v: k for k, v in by_name.items()})
     return enums
+
+
+_NAMED_BOUNDS = {"u8-max": 0xff, "u16-max": 0xffff, "u32-max": 0xffffffff,
+                 "s32-max": 0x7fffffff, "s32-min": -0x80000000}
+
+
+def _bound(v: Any) -> int | None:
+    """A checks: bound as a number; a named one the kernel defines, or None."""
+    if v is None or isinstance(v, int):
+        return v
+    return _NAMED_BOUNDS.get(str(v))
 
 
 def _load_sets(raw_sets: list[dict[str, Any]]) -> dict[str, AttrSet]:
@@ -141,16 +163,17 @@ def _load_sets(raw_sets: list[dict[str, Any]]) -> dict[str, AttrSet]:
             if parent:
                 if parent not in sets:
                     raise SpecError(f"set '{s['name']}' is a subset of unknown '{parent}'")
-                base = sets[parent][a["name"]]
-                attr = AttrDef(base.name, base.value, base.type, base.doc,
-                               base.nested, base.enum, base.multi)
+                attr = sets[parent][a["name"]]
             else:
                 if "value" in a:
                     val = int(a["value"])
+                checks = a.get("checks", {})
                 attr = AttrDef(
                     name=a["name"], value=val, type=a["type"], doc=a.get("doc", ""),
                     nested=a.get("nested-attributes"), enum=a.get("enum"),
-                    multi=bool(a.get("multi-attr", False)))
+                    multi=bool(a.get("multi-attr", False)),
+                    big_endian=a.get("byte-order") == "big-endian",
+                    min=_bound(checks.get("min")), max=_bound(checks.get("max")))
                 val += 1
             if attr.value in aset.by_value:
                 raise SpecError(f"set '{s['name']}': id {attr.value} used twice")
@@ -187,22 +210,114 @@ def _load_ops(raw: dict[str, Any]) -> dict[str, OpDef]:
     return ops
 
 
-def load_spec(path: str | None = None) -> FamilySpec:
-    """Load a family spec: `path`, else $QCTL_SPEC, else the bundled copy."""
-    path = path or os.environ.get(SPEC_ENV) or None
+def _parse_yaml(path: str) -> dict[str, Any]:
+    import yaml  # only when a spec has to be compiled
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        path = path or BUNDLED_SPEC
         with open(path, encoding="utf-8") as f:
-            raw = yaml.safe_load(f)
-    except OSError as e:
-        raise SpecError(f"cannot read spec {path}: {e.strerror}") from e
+            raw = yaml.load(f, Loader=loader)
     except yaml.YAMLError as e:
         raise SpecError(f"spec {path} is not valid YAML: {e}") from e
     if not isinstance(raw, dict) or "name" not in raw:
         raise SpecError(f"{path} is not a YNL family spec")
+    return raw
+
+
+def _digest(path: str) -> str:
+    import hashlib  # only for a spec that is not the bundled one
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError as e:
+        raise SpecError(f"cannot read spec {path}: {e.strerror}") from e
+
+
+def compile_spec(path: str, digest: str | None = None) -> dict[str, Any]:
+    """The compiled form of a spec file: its parsed YAML and its digest."""
+    return {"version": COMPILED_VERSION, "sha256": digest or _digest(path),
+            "spec": _parse_yaml(path)}
+
+
+def _cache_path(digest: str) -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "qctl", f"spec-{COMPILED_VERSION}-{digest}.json")
+
+
+def _read_compiled(path: str, digest: str | None) -> dict[str, Any] | None:
+    """A compiled spec file's content, if it is one for `digest` (any if None)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("version") != COMPILED_VERSION:
+        return None
+    if digest is not None and data.get("sha256") != digest:
+        return None
+    spec = data.get("spec")
+    return spec if isinstance(spec, dict) else None
+
+
+def _raw_spec(path: str) -> dict[str, Any]:
+    if path == BUNDLED_SPEC:
+        raw = _read_compiled(BUNDLED_COMPILED, None)
+        if raw is not None:
+            return raw
+    digest = _digest(path)
+    cache = _cache_path(digest)
+    raw = _read_compiled(cache, digest)
+    if raw is not None:
+        return raw
+    compiled = compile_spec(path, digest)
+    try:
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        tmp = f"{cache}.{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(compiled, f)
+        os.replace(tmp, cache)
+    except OSError:
+        pass    # a read-only home only costs the next run a YAML parse
+    return dict(compiled["spec"])
+
+
+def load_spec(path: str | None = None) -> FamilySpec:
+    """Load a family spec: `path`, else $QCTL_SPEC, else the bundled copy."""
+    path = path or os.environ.get(SPEC_ENV) or BUNDLED_SPEC
+    raw = _raw_spec(path)
     return FamilySpec(
         name=raw["name"], path=path,
         enums=_load_enums(raw.get("definitions", [])),
         attr_sets=_load_sets(raw.get("attribute-sets", [])),
         ops=_load_ops(raw.get("operations", {})),
         mcast_groups=tuple(g["name"] for g in raw.get("mcast-groups", {}).get("list", [])))
+
+
+def main(argv: list[str]) -> int:
+    """python -m qctl.spec compile [SPEC [OUT]]: write the compiled spec
+    (default: the bundled one, next to it); --check: exit 1 on drift."""
+    check = "--check" in argv
+    args = [a for a in argv if a != "--check"]
+    if not args or args[0] != "compile":
+        print("usage: python -m qctl.spec compile [--check] [SPEC [OUT]]", file=sys.stderr)
+        return 2
+    src = args[1] if len(args) > 1 else BUNDLED_SPEC
+    out = args[2] if len(args) > 2 else BUNDLED_COMPILED
+    text = json.dumps(compile_spec(src), sort_keys=True, separators=(",", ":")) + "\n"
+    if check:
+        try:
+            with open(out, encoding="utf-8") as f:
+                same = f.read() == text
+        except OSError:
+            same = False
+        if not same:
+            print(f"DRIFT: {out} is not the compiled {src}; run python -m qctl.spec compile",
+                  file=sys.stderr)
+            return 1
+        return 0
+    with open(out, "w", encoding="utf-8") as f:
+        f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

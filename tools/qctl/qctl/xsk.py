@@ -319,7 +319,7 @@ class XskSocket:
             if len(self._tx_free) >= want or time.monotonic() > deadline:
                 break
             time.sleep(0.002)
-        return n - max(0, want - len(self._tx_free))
+        return int(n - max(0, want - len(self._tx_free)))
 
     def close(self) -> None:
         """Delete the socket (libxdp unloads its program with the last one)."""

@@ -47,8 +47,8 @@ def test_slice_from_attrs_orders_map_rx_first():
         [("rx", 0, 4), ("rx", 1, 5), ("tx", 0, 4)]
     assert [q.parent_id for q in s.queues_of("rx")] == [4, 5]
     j = s.to_json()
-    assert j["queues"][0] == {"type": "rx", "id": 0, "parent-id": 4}
-    assert j["parent-ifindex"] == 5 and j["max-queues"] == 4
+    assert j["queues"][0] == {"type": "rx", "id": 0, "parent_id": 4}
+    assert j["parent_ifindex"] == 5 and j["max_queues"] == 4
 
 
 def test_slice_in_other_netns():
@@ -111,12 +111,40 @@ def fake(monkeypatch):
 def test_slice_create_passes_options(fake, capsys):
     rc, out, _ = run_cli(capsys, ["-j", "slice", "create", "eth9", "--rx", "2", "--tx", "1",
                               "--name", "ns0", "--mac", "02:00:00:00:00:01",
-                              "--max-queues", "4", "--netns", "c1"])
+                              "--max-queues", "4", "--move-to", "c1"])
     assert rc == 0
     assert fake.calls == [("create", "eth9", 2, 1, {
         "name": "ns0", "mac": "02:00:00:00:00:01", "max_queues": 4,
-        "parent_ids": None, "netns": "c1"})]
-    assert json.loads(out)["queues"][2] == {"type": "tx", "id": 0, "parent-id": 4}
+        "parent_ids": None, "move_to": "c1"})]
+    assert json.loads(out)["queues"][2] == {"type": "tx", "id": 0, "parent_id": 4}
+
+
+def test_move_and_operate_are_distinct_flags(fake, capsys):
+    """B6: -n is where qctl operates, --move-to where the slice goes; the
+    old `slice create --netns` is gone rather than meaning something else."""
+    rc, _, err = run_cli(capsys, ["-n", "a", "slice", "create", "eth9", "--rx", "1",
+                                  "--tx", "1", "--netns", "b"])
+    assert rc == 2 and "--netns" in err and fake.calls == []
+    rc, _, _ = run_cli(capsys, ["-n", "a", "slice", "create", "eth9", "--rx", "1",
+                                "--tx", "1", "--move-to", "b"])
+    assert rc == 0 and fake.calls[0][4]["move_to"] == "b"
+
+
+def test_json_keys_are_snake_case(fake, capsys):
+    """B5: one key style for every object, as ip -j has it."""
+    rc, out, _ = run_cli(capsys, ["-j", "slice", "list"])
+    keys: set[str] = set()
+
+    def walk(v: Any) -> None:
+        if isinstance(v, dict):
+            keys.update(v)
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+    walk(json.loads(out))
+    assert rc == 0 and keys and not [k for k in keys if "-" in k]
 
 
 def test_slice_create_explicit_queues(fake, capsys):

@@ -172,3 +172,27 @@ def test_missing_and_bad_spec(tmp_path):
 
 def test_bundled_spec_is_a_file():
     assert os.path.isfile(BUNDLED_SPEC)
+
+
+def test_compiled_bundled_spec_in_sync():
+    """specs/netdev.json is what `python -m qctl.spec compile` makes of the YAML."""
+    from qctl.spec import main
+    assert main(["compile", "--check"]) == 0
+
+
+def test_other_spec_compiled_once(tmp_path, monkeypatch):
+    """A spec given by path is parsed once, then loaded from the cache."""
+    import shutil
+
+    from qctl import spec as qspec
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    path = str(tmp_path / "netdev.yaml")
+    shutil.copy(BUNDLED_SPEC, path)
+    first = load_spec(path)
+    monkeypatch.setattr(qspec, "_parse_yaml", lambda p: pytest.fail("parsed again"))
+    again = load_spec(path)
+    assert again.op("queue-get").value == first.op("queue-get").value == 10
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("\n# changed\n")
+    with pytest.raises(pytest.fail.Exception):
+        load_spec(path)                 # new content: a new compile

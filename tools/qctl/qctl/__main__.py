@@ -1,0 +1,4 @@
+"""python -m qctl: the CLI."""
+from .cli import entry
+
+entry()
