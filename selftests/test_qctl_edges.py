@@ -11,11 +11,11 @@ import sys
 
 import pytest
 from qctl import Netdev
-from qctl.errors import KernelError, UsageError
+from qctl.errors import KernelError, QctlError
 
 from qmtest.nsim import NetdevSim
 
-QCTL = [sys.executable, "-m", "qctl"]
+QCTL = [sys.executable, "-m", "qctl.cli"]
 
 
 def qctl(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -69,5 +69,6 @@ def test_out_of_range_is_usage_not_traceback(dev2: NetdevSim) -> None:
     """B3: 0.1 ended in a struct.error traceback."""
     r = qctl("alloc", dev2.ifname, "--type", "rx", "--id", str(2**32))
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    with Netdev() as nd, pytest.raises(UsageError, match="out of range"):
+    with Netdev() as nd, pytest.raises(QctlError, match="out of range") as ei:
         nd.queue(dev2.ifindex, "rx", 2**32)
+    assert ei.value.exit_code == 2                      # a usage error

@@ -9,9 +9,7 @@ Figures, all from one run on one netdevsim pair:
      device: median, p90 and the ratio of medians;
   2. packets lost on an untouched queue while each of them runs, with
      traffic pinned to queue 1 of the pair;
-  3. op rate of qctl's library call (Netdev.queue: name resolution + do)
-     against its raw spec-driven client and against a hand-built
-     queue-get request on a bare netlink socket.
+(qctl's op rate is bench_qctl.py's P3.)
 Results go to stdout and to $QM_RESULTS/bench.json.
 """
 from __future__ import annotations
@@ -119,45 +117,9 @@ def bench_reconfig(nd, ethnl, a, b, n: int) -> dict:
     return res
 
 
-def raw_queue_get(famid: int, ifx: int, n: int) -> float:
-    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 16)
-    s.setsockopt(270, 10, 1)
-    s.bind((0, 0))
-    attrs = (struct.pack("HHI", 8, 2, ifx) + struct.pack("HHI", 8, 3, 0) +
-             struct.pack("HHI", 8, 1, 0))
-    body = struct.pack("BBH", 10, 1, 0) + attrs
-    t0 = time.perf_counter()
-    for seq in range(n):
-        s.send(struct.pack("IHHII", 16 + len(body), famid, 1 | 4, seq, 0) + body)
-        while True:     # reply, then ack
-            d = s.recv(8192)
-            if struct.unpack_from("H", d, 4)[0] == 2:
-                break
-    s.close()
-    return n / (time.perf_counter() - t0)
-
-
-def bench_rate(nd, dev: NetdevSim, n: int) -> dict:
-    ifx = dev.ifindex
-    nd.queue(ifx, "rx", 0)
-    t0 = time.perf_counter()
-    for _ in range(n):
-        nd.queue(dev.ifname, "rx", 0)
-    lib = n / (time.perf_counter() - t0)
-    t0 = time.perf_counter()
-    for _ in range(n):
-        nd.client.do("queue-get", {"ifindex": ifx, "type": "rx", "id": 0})
-    client = n / (time.perf_counter() - t0)
-    famid = nd.client._sock("queue").prid
-    raw = raw_queue_get(famid, ifx, n)
-    return {"qctl_api_ops_s": lib, "qctl_client_ops_s": client, "raw_ops_s": raw,
-            "ratio_raw_over_api": raw / lib, "ratio_raw_over_client": raw / client}
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--iterations", type=int, default=40)
-    ap.add_argument("--rate-ops", type=int, default=200)
     args = ap.parse_args()
     a, b = NetdevSim(queues=8), NetdevSim(queues=8)
     try:
@@ -170,8 +132,7 @@ def main() -> int:
         ethnl = YnlFamily(ynl.spec_path("ethtool"))
         with netdev() as nd:
             out = {"kernel": os.uname().release, "iterations": args.iterations,
-                   "reconfig": bench_reconfig(nd, ethnl, a, b, args.iterations),
-                   "rate": bench_rate(nd, b, args.rate_ops)}
+                   "reconfig": bench_reconfig(nd, ethnl, a, b, args.iterations)}
     finally:
         a.unlink()
         a.remove()

@@ -62,22 +62,36 @@ def rx_total(dev: NetdevSim, queues: list[int]) -> int:
     return sum(int(st[("rx", i)]["packets"]) for i in queues)
 
 
+def pktblast() -> str:
+    """The C sender (selftests/bench/pktblast.c, built by scripts/bench.sh)."""
+    path = os.environ.get("QM_PKTBLAST", "")
+    if not os.access(path, os.X_OK):
+        raise SystemExit("QM_PKTBLAST does not name the built pktblast "
+                         "(scripts/bench.sh builds it)")
+    return path
+
+
 def flood_rate(a: NetdevSim, b: NetdevSim, dst: str, queues: list[int],
-               seconds: float) -> dict:
+               seconds: float, sender: str = "python") -> dict:
     before = rx_total(b, queues)
-    count = multiprocessing.Value("q", 0)
-    p = multiprocessing.Process(target=_flood, args=(a.ifname, dst, seconds, count))
     t0 = time.monotonic()
-    p.start()
-    p.join()
+    if sender == "c":
+        out = cmd([pktblast(), a.ifname, dst, str(seconds), "16"],
+                  timeout=seconds + 60).stdout
+        sent = int(out.split()[0])
+    else:
+        count = multiprocessing.Value("q", 0)
+        p = multiprocessing.Process(target=_flood, args=(a.ifname, dst, seconds, count))
+        p.start()
+        p.join()
+        sent = int(count.value)
     elapsed = time.monotonic() - t0
     time.sleep(0.5)                     # let NAPI drain
     got = rx_total(b, queues) - before
-    return {"sent": int(count.value), "received": got, "seconds": elapsed,
-            "rx_pps": got / elapsed}
+    return {"sent": sent, "received": got, "seconds": elapsed, "rx_pps": got / elapsed}
 
 
-def bench_pps(rounds: int, seconds: float) -> dict:
+def bench_pps(rounds: int, seconds: float, sender: str = "python") -> dict:
     a, b = NetdevSim(queues=8), NetdevSim(queues=8)
     nd = netdev()
     try:
@@ -90,12 +104,18 @@ def bench_pps(rounds: int, seconds: float) -> dict:
         slice_q = [q.parent_id for q in s.queues_of("rx")]
         runs: dict[str, list[dict]] = {"slice": [], "parent": []}
         for _ in range(rounds):
-            runs["slice"].append(flood_rate(a, b, SLICE_MAC, slice_q, seconds))
-            runs["parent"].append(flood_rate(a, b, dev_mac(b.ifname), [0, 1], seconds))
+            runs["slice"].append(flood_rate(a, b, SLICE_MAC, slice_q, seconds, sender))
+            runs["parent"].append(flood_rate(a, b, dev_mac(b.ifname), [0, 1], seconds,
+                                             sender))
         med = {k: statistics.median(r["rx_pps"] for r in v) for k, v in runs.items()}
+        ratios = [s["rx_pps"] / p["rx_pps"] for s, p in zip(runs["slice"], runs["parent"],
+                                                             strict=True)]
         nd.slice_delete("qmbench0")
-        return {"rounds": runs, "slice_rx_pps": med["slice"], "parent_rx_pps": med["parent"],
-                "ratio_slice_over_parent": med["slice"] / med["parent"]}
+        return {"sender": sender, "rounds": runs, "slice_rx_pps": med["slice"],
+                "parent_rx_pps": med["parent"],
+                "ratio_slice_over_parent": med["slice"] / med["parent"],
+                "ratio_per_round": {"median": statistics.median(ratios),
+                                    "min": min(ratios), "max": max(ratios)}}
     finally:
         nd.close()
         a.unlink()

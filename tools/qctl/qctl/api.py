@@ -52,9 +52,8 @@ class Queue(NamedTuple):
     @classmethod
     def from_attrs(cls, a: dict[str, Any]) -> Queue:
         lease = Lease.from_attrs(a["lease"]) if "lease" in a else None
-        return cls(ifindex=int(a["ifindex"]), type=str(a["type"]), id=int(a["id"]),
-                   napi_id=a.get("napi-id"), dynamic=bool(a.get("dynamic", False)),
-                   lease=lease)
+        # the codec hands out ints and enum names already
+        return cls(a["ifindex"], a["type"], a["id"], a.get("napi-id"), "dynamic" in a, lease)
 
     def to_json(self) -> dict[str, Any]:
         d = self._asdict()
@@ -91,6 +90,9 @@ class Overview(NamedTuple):
                 "slices": [s.to_json() for s in self.slices]}
 
 
+_QORDER = {t: i for i, t in enumerate(QUEUE_TYPES)}
+
+
 def check_type(qtype: str) -> str:
     if qtype not in QUEUE_TYPES:
         raise UsageError(f"queue type must be rx or tx, not '{qtype}'")
@@ -122,20 +124,26 @@ class Netdev:
 
     # --- devices -----------------------------------------------------------
     def resolve(self, dev: str | int) -> int:
-        """ifindex of a device given by name or ifindex (as int or digits)."""
+        """ifindex of a device given by name or ifindex (as int or digits).
+
+        An ifindex is passed through: the kernel refuses one that does not
+        exist (ENODEV, with its extack), so it is not looked up twice."""
+        if isinstance(dev, int):
+            return dev
+        if dev.isdigit():
+            return int(dev)
         try:
+            if self.netns is None:
+                return socket.if_nametoindex(dev)
             with self._ns.entered():
-                if isinstance(dev, int) or dev.isdigit():
-                    socket.if_indextoname(int(dev))
-                    return int(dev)
                 return socket.if_nametoindex(dev)
         except OSError as e:
-            what = f"with ifindex {dev}" if str(dev).isdigit() else f"named '{dev}'"
-            if e.errno in (errno.ENODEV, errno.ENXIO):
-                raise DeviceError(f"no device {what}{self._ns}") from None
-            raise DeviceError(f"cannot look up the device {what}{self._ns}: "
+            # if_nametoindex() returning 0 raises OSError without an errno
+            if e.errno in (None, errno.ENODEV, errno.ENXIO):
+                raise DeviceError(f"no device named '{dev}'{self._ns}") from None
+            raise DeviceError(f"cannot look up the device '{dev}'{self._ns}: "
                               f"{e.strerror}") from None
-        except (ValueError, OverflowError):
+        except ValueError:
             raise UsageError(f"'{dev}' is not a device name or ifindex") from None
 
     def ifname(self, ifindex: int) -> str:
@@ -156,8 +164,11 @@ class Netdev:
         """Every live queue of a device, rx first, ordered by id."""
         ifindex = self.resolve(dev)
         res = [Queue.from_attrs(a) for a in self.client.dump("queue-get", {"ifindex": ifindex})]
-        order = {t: i for i, t in enumerate(QUEUE_TYPES)}
-        return sorted(res, key=lambda q: (order.get(q.type, len(order)), str(q.type), q.id))
+        # the kernel dumps rx then tx, each by id; sort only if it did not
+        if any(_QORDER.get(x.type, 2) > _QORDER.get(y.type, 2) or
+               (x.type == y.type and x.id > y.id) for x, y in zip(res, res[1:])):
+            res.sort(key=lambda q: (_QORDER.get(q.type, 2), str(q.type), q.id))
+        return res
 
     def queue(self, dev: str | int, qtype: str, qid: int) -> Queue:
         ifindex = self.resolve(dev)

@@ -36,6 +36,7 @@ class GenlClient:
         self._kernel_ops: set[int] | None = None
         self._ntf: deque[Notification] = deque()
         self._joined: set[str] = set()
+        self._prepared: dict[str, tuple[codec.Tables, bytes]] = {}
 
     @property
     def tables(self) -> codec.SetTables:
@@ -96,18 +97,25 @@ class GenlClient:
             f"(command {op.value}); boot a kernel with the qmgmt patches")
 
     # --- requests ----------------------------------------------------------
+    def _prepare(self, op: OpDef) -> tuple[codec.Tables, bytes]:
+        """An op's attribute tables and genl header, once the kernel has it."""
+        prep = self._prepared.get(op.name)
+        if prep is None:
+            if not op.attr_set:
+                raise SpecError(f"operation '{op.name}' has no attribute set")
+            tables = self.tables[op.attr_set]
+            self.require(op.name)
+            prep = self._prepared[op.name] = (tables, netlink.GENLHDR.pack(op.value, 1, 0))
+        return prep
+
     def _request(self, op: OpDef, attrs: dict[str, Any], flags: int) -> list[dict[str, Any]]:
-        if not op.attr_set:
-            raise SpecError(f"operation '{op.name}' has no attribute set")
-        tables = self.tables[op.attr_set]
+        tables, genlhdr = self._prepare(op)
         payload = codec.encode(tables, attrs)
-        self.require(op.name)
         nl = self._sock()
         assert self._family is not None
         fid = self._family.id
         seq = nl.next_seq()
-        msg = (NLMSGHDR.pack(HDRLEN + len(payload), fid, flags, seq, 0)
-               + netlink.GENLHDR.pack(op.value, 1, 0) + payload)
+        msg = NLMSGHDR.pack(HDRLEN + len(payload), fid, flags, seq, 0) + genlhdr + payload
         nl.sock.send(msg)
         out: list[dict[str, Any]] = []
         buf = nl.view

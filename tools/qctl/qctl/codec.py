@@ -12,7 +12,7 @@ as a list of its entries.
 from __future__ import annotations
 
 import struct
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from .errors import SpecError, UsageError
 from .netlink import Buf
@@ -54,12 +54,19 @@ class Attr(NamedTuple):
 class Tables:
     """An attribute set, compiled: its rows by id and by name."""
 
-    __slots__ = ("by_id", "by_name", "name")
+    __slots__ = ("by_id", "by_name", "fast_dec", "fast_enc", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.by_id: dict[int, Attr] = {}
         self.by_name: dict[str, Attr] = {}
+        # fixed-width integers (most attributes), ready to pack/unpack:
+        # name -> (tlv header, pack, lo, hi, padding, enum names or None)
+        self.fast_enc: dict[str, tuple[bytes, Callable[[int], bytes], int, int, bytes,
+                                       dict[str, int] | None]] = {}
+        # id -> (name, unpack_from, enum values or None)
+        self.fast_dec: dict[int, tuple[str, Callable[[Buf, int], tuple[Any, ...]],
+                                       dict[int, str] | None]] = {}
 
     def __getitem__(self, name: str) -> Attr:
         try:
@@ -119,6 +126,13 @@ def _fill(spec: FamilySpec, aset: AttrSet, t: Tables, tables: SetTables) -> None
         row = Attr(a.name, a.value, kind, a.type, a.multi, **kw)
         t.by_id[a.value] = row
         t.by_name[a.name] = row
+        st = kw.get("st")
+        if st is not None and not a.multi and row.enum_kind != "flags":
+            ln = 4 + st.size
+            plain = row.enum_kind is None
+            t.fast_enc[a.name] = (_HDR.pack(ln, a.value), st.pack, row.lo, row.hi,
+                                  b"\0" * (-ln & 3), None if plain else row.enum_by_name)
+            t.fast_dec[a.value] = (a.name, st.unpack_from, None if plain else row.enum_by_value)
 
 
 # --- encoding ------------------------------------------------------------------
@@ -187,7 +201,16 @@ def encode(t: Tables, values: dict[str, Any]) -> bytes:
     if not isinstance(values, dict):
         raise UsageError(f"set '{t.name}': a dict of attributes is expected")
     out = []
+    fast = t.fast_enc
     for name, value in values.items():
+        f = fast.get(name)
+        if f is not None:
+            hdr, pack, lo, hi, pad, names = f
+            v = value if type(value) is int else (
+                names.get(value) if names is not None and type(value) is str else None)
+            if v is not None and lo <= v <= hi:
+                out.append(hdr + pack(v) + pad)
+                continue
         a = t[name]
         if a.multi and isinstance(value, list):
             out += [_encode_one(a, v) for v in value]
@@ -249,11 +272,19 @@ def decode(t: Tables, buf: Buf, pos: int, end: int) -> dict[str, Any]:
     Attributes this spec does not know are skipped, as YNL does."""
     out: dict[str, Any] = {}
     by_id = t.by_id
+    fast = t.fast_dec
     unpack = _HDR.unpack_from
     while pos + 4 <= end:
         ln, atype = unpack(buf, pos)
         if ln < 4 or pos + ln > end:
             break
+        f = fast.get(atype & NLA_TYPE_MASK)
+        if f is not None:
+            name, unpack_v, names = f
+            v = unpack_v(buf, pos + 4)[0]
+            out[name] = v if names is None else names.get(v, v)
+            pos += (ln + 3) & ~3
+            continue
         a = by_id.get(atype & NLA_TYPE_MASK)
         if a is not None:
             v = _decode_one(a, buf, pos + 4, pos + ln)

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""The performance suite, P2-P6, in one VM boot (scripts/bench.sh runs it).
+
+  P2  alloc+free against the ethtool -L +1/-1 pair     (bench_queue_alloc)
+  P3  qctl queue-get do/dump rate against raw           (bench_qctl.op_rate)
+  P4  alloc cost and dump time from 8 to 1024 queues    (bench_qctl.scale)
+  P5  slice rx pps against parent rx pps, C sender      (bench_slices.bench_pps)
+  P6  qctl cold start against `import click`, in the VM (bench_qctl.cold_start)
+
+Writes $QM_RESULTS/bench-suite.json (results/bench/ on the host).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any, Callable
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))
+
+import bench_qctl  # noqa: E402
+import bench_queue_alloc  # noqa: E402
+import bench_slices  # noqa: E402
+from common import report  # noqa: E402
+
+from qmtest import ynl  # noqa: E402
+from qmtest.nsim import NetdevSim  # noqa: E402
+from qmtest.qm import netdev  # noqa: E402
+from qmtest.traffic import pin_tx_queue  # noqa: E402
+from qmtest.utils import cmd  # noqa: E402
+
+
+def p2(iterations: int) -> dict[str, Any]:
+    a, b = NetdevSim(queues=8), NetdevSim(queues=8)
+    try:
+        a.link(b)
+        for d in (a, b):
+            d.up()
+            cmd(["ethtool", "-L", d.ifname, "combined", "2"])
+        pin_tx_queue(a.ifname, 1)
+        ethnl = ynl.YnlFamily(ynl.spec_path("ethtool"))
+        with netdev() as nd:
+            return bench_queue_alloc.bench_reconfig(nd, ethnl, a, b, iterations)
+    finally:
+        a.unlink()
+        a.remove()
+        b.remove()
+
+
+def p3(rounds: int, seconds: float) -> dict[str, Any]:
+    dev = NetdevSim(queues=8)       # 8 rx + 8 tx live: 16 objects per dump
+    try:
+        return bench_qctl.op_rate(dev.ifname, rounds, seconds)
+    finally:
+        dev.remove()
+
+
+def p4(top: int) -> dict[str, Any]:
+    dev = NetdevSim(queues=top)
+    try:
+        cmd(["ethtool", "-L", dev.ifname, "combined", "8"])
+        return bench_qctl.scale(dev.ifname, top=top, static=8)
+    finally:
+        dev.remove()
+
+
+def p6(pairs: int) -> dict[str, Any]:
+    dev = NetdevSim(queues=8)
+    try:
+        return bench_qctl.cold_start(dev.ifname, pairs=pairs)
+    finally:
+        dev.remove()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    args = ap.parse_args()
+    q = args.quick
+    parts: dict[str, Callable[[], dict[str, Any]]] = {
+        "p2": lambda: p2(8 if q else 30),
+        "p3": lambda: p3(3 if q else 9, 0.3 if q else 0.5),
+        "p4": lambda: p4(64 if q else 1024),
+        "p5": lambda: bench_slices.bench_pps(2 if q else 5, 1.0 if q else 3.0, sender="c"),
+        "p6": lambda: p6(3 if q else 11),
+    }
+    out: dict[str, Any] = {"kernel": os.uname().release, "where": "vm", "quick": q}
+    for name, fn in parts.items():
+        t0 = time.monotonic()
+        out[name] = fn()
+        out[name]["bench_seconds"] = time.monotonic() - t0
+        print(f"# {name} done in {out[name]['bench_seconds']:.0f} s", flush=True)
+    report(out, "bench-suite.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
