@@ -31,11 +31,11 @@ gcc -O2 -Wall -Wextra -o "$QM_WORK/bench/pktblast" "$QM_ROOT/selftests/bench/pkt
 	qm_die "cannot build selftests/bench/pktblast.c"
 
 # P2-P6 in the VM: one boot
-env QM_LANE_DIR=bench "$QM_ROOT/scripts/vm-run.sh" --lane lean --timeout 3000 -- \
+"$QM_ROOT/scripts/vm-run.sh" --lane lean --timeout 3000 -- \
 	env QM_PKTBLAST="$QM_WORK/bench/pktblast" \
 	"$QM_ROOT/selftests/bench/run-in-vm.sh" suite "${quick[@]}" ||
 	qm_die "the VM part of the suite failed"
-vm_json=$QM_RESULTS/bench/bench-suite.json
+vm_json=$QM_RESULTS/bench-suite.json
 [ -s "$vm_json" ] || qm_die "the VM wrote no $vm_json"
 
 # P6 on the host: qctl -j queues lo (the host kernel's netdev family)

@@ -117,10 +117,9 @@ def bench_reconfig(nd, ethnl, a, b, n: int) -> dict:
     return res
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--iterations", type=int, default=40)
-    args = ap.parse_args()
+def run(iterations: int) -> dict:
+    """bench_reconfig on a fresh linked pair (2 live queues each, traffic
+    pinned to queue 1)."""
     a, b = NetdevSim(queues=8), NetdevSim(queues=8)
     try:
         a.link(b)
@@ -128,16 +127,21 @@ def main() -> int:
             d.up()
             cmd(["ethtool", "-L", d.ifname, "combined", "2"])
         pin_tx_queue(a.ifname, 1)
-        from qmtest.ynl import YnlFamily
-        ethnl = YnlFamily(ynl.spec_path("ethtool"))
+        ethnl = ynl.YnlFamily(ynl.spec_path("ethtool"))
         with netdev() as nd:
-            out = {"kernel": os.uname().release, "iterations": args.iterations,
-                   "reconfig": bench_reconfig(nd, ethnl, a, b, args.iterations)}
+            return bench_reconfig(nd, ethnl, a, b, iterations)
     finally:
         a.unlink()
         a.remove()
         b.remove()
-    report(out, "bench.json")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--iterations", type=int, default=40)
+    args = ap.parse_args()
+    report({"kernel": os.uname().release, "iterations": args.iterations,
+            "reconfig": run(args.iterations)}, "bench.json")
     return 0
 
 

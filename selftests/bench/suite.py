@@ -25,33 +25,14 @@ import bench_queue_alloc  # noqa: E402
 import bench_slices  # noqa: E402
 from common import report  # noqa: E402
 
-from qmtest import ynl  # noqa: E402
 from qmtest.nsim import NetdevSim  # noqa: E402
-from qmtest.qm import netdev  # noqa: E402
-from qmtest.traffic import pin_tx_queue  # noqa: E402
 from qmtest.utils import cmd  # noqa: E402
-
-
-def p2(iterations: int) -> dict[str, Any]:
-    a, b = NetdevSim(queues=8), NetdevSim(queues=8)
-    try:
-        a.link(b)
-        for d in (a, b):
-            d.up()
-            cmd(["ethtool", "-L", d.ifname, "combined", "2"])
-        pin_tx_queue(a.ifname, 1)
-        ethnl = ynl.YnlFamily(ynl.spec_path("ethtool"))
-        with netdev() as nd:
-            return bench_queue_alloc.bench_reconfig(nd, ethnl, a, b, iterations)
-    finally:
-        a.unlink()
-        a.remove()
-        b.remove()
 
 
 def p3(rounds: int, seconds: float) -> dict[str, Any]:
     dev = NetdevSim(queues=8)       # 8 rx + 8 tx live: 16 objects per dump
     try:
+        dev.up()                    # queue-get reports running devices only
         return bench_qctl.op_rate(dev.ifname, rounds, seconds)
     finally:
         dev.remove()
@@ -60,6 +41,7 @@ def p3(rounds: int, seconds: float) -> dict[str, Any]:
 def p4(top: int) -> dict[str, Any]:
     dev = NetdevSim(queues=top)
     try:
+        dev.up()
         cmd(["ethtool", "-L", dev.ifname, "combined", "8"])
         return bench_qctl.scale(dev.ifname, top=top, static=8)
     finally:
@@ -69,6 +51,7 @@ def p4(top: int) -> dict[str, Any]:
 def p6(pairs: int) -> dict[str, Any]:
     dev = NetdevSim(queues=8)
     try:
+        dev.up()
         return bench_qctl.cold_start(dev.ifname, pairs=pairs)
     finally:
         dev.remove()
@@ -80,7 +63,7 @@ def main() -> int:
     args = ap.parse_args()
     q = args.quick
     parts: dict[str, Callable[[], dict[str, Any]]] = {
-        "p2": lambda: p2(8 if q else 30),
+        "p2": lambda: bench_queue_alloc.run(8 if q else 30),
         "p3": lambda: p3(3 if q else 9, 0.3 if q else 0.5),
         "p4": lambda: p4(64 if q else 1024),
         "p5": lambda: bench_slices.bench_pps(2 if q else 5, 1.0 if q else 3.0, sender="c"),

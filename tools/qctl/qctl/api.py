@@ -93,6 +93,11 @@ class Overview(NamedTuple):
 _QORDER = {t: i for i, t in enumerate(QUEUE_TYPES)}
 
 
+def _qkey(q: Queue) -> tuple[int, str, int]:
+    """rx first, then tx, then any type this qctl does not know; by id."""
+    return (_QORDER.get(q.type, len(_QORDER)), str(q.type), q.id)
+
+
 def check_type(qtype: str) -> str:
     if qtype not in QUEUE_TYPES:
         raise UsageError(f"queue type must be rx or tx, not '{qtype}'")
@@ -164,10 +169,7 @@ class Netdev:
         """Every live queue of a device, rx first, ordered by id."""
         ifindex = self.resolve(dev)
         res = [Queue.from_attrs(a) for a in self.client.dump("queue-get", {"ifindex": ifindex})]
-        # the kernel dumps rx then tx, each by id; sort only if it did not
-        if any(_QORDER.get(x.type, 2) > _QORDER.get(y.type, 2) or
-               (x.type == y.type and x.id > y.id) for x, y in zip(res, res[1:])):
-            res.sort(key=lambda q: (_QORDER.get(q.type, 2), str(q.type), q.id))
+        res.sort(key=_qkey)
         return res
 
     def queue(self, dev: str | int, qtype: str, qid: int) -> Queue:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import errno
 import select
+import socket
+import struct
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +21,9 @@ from .netns import Netns
 from .spec import FamilySpec, OpDef, load_spec
 
 Notification = tuple[str, dict[str, Any]]
+# op, its tables, genl header, nlmsg flags, socket, family id
+_Prepared = tuple[OpDef, codec.Tables, bytes, int, NetlinkSocket, int]
+_I32 = struct.Struct("=i")
 
 
 class GenlClient:
@@ -36,7 +41,8 @@ class GenlClient:
         self._kernel_ops: set[int] | None = None
         self._ntf: deque[Notification] = deque()
         self._joined: set[str] = set()
-        self._prepared: dict[str, tuple[codec.Tables, bytes]] = {}
+        self._do_prep: dict[str, _Prepared] = {}
+        self._dump_prep: dict[str, _Prepared] = {}
 
     @property
     def tables(self) -> codec.SetTables:
@@ -72,6 +78,8 @@ class GenlClient:
             self._nl.close()
             self._nl = None
         self._joined.clear()
+        self._do_prep.clear()
+        self._dump_prep.clear()
 
     def __enter__(self) -> GenlClient:
         return self
@@ -97,31 +105,40 @@ class GenlClient:
             f"(command {op.value}); boot a kernel with the qmgmt patches")
 
     # --- requests ----------------------------------------------------------
-    def _prepare(self, op: OpDef) -> tuple[codec.Tables, bytes]:
-        """An op's attribute tables and genl header, once the kernel has it."""
-        prep = self._prepared.get(op.name)
-        if prep is None:
-            if not op.attr_set:
-                raise SpecError(f"operation '{op.name}' has no attribute set")
-            tables = self.tables[op.attr_set]
-            self.require(op.name)
-            prep = self._prepared[op.name] = (tables, netlink.GENLHDR.pack(op.value, 1, 0))
-        return prep
-
-    def _request(self, op: OpDef, attrs: dict[str, Any], flags: int) -> list[dict[str, Any]]:
-        tables, genlhdr = self._prepare(op)
-        payload = codec.encode(tables, attrs)
+    def _prepare(self, op_name: str, dump: bool) -> _Prepared:
+        """What every request of an op needs, checked once: the op, its
+        tables, its genl header, the flags, the socket and the family id."""
+        op = self.spec.op(op_name)
+        if dump and op.dump_reply is None and op.dump_request is None:
+            raise SpecError(f"operation '{op_name}' has no dump")
+        if not dump and op.do_request is None and op.do_reply is None:
+            raise SpecError(f"operation '{op_name}' has no do")
+        if not op.attr_set:
+            raise SpecError(f"operation '{op.name}' has no attribute set")
+        tables = self.tables[op.attr_set]
+        self.require(op.name)
         nl = self._sock()
         assert self._family is not None
-        fid = self._family.id
-        seq = nl.next_seq()
+        flags = netlink.NLM_F_REQUEST | (netlink.NLM_F_DUMP if dump else netlink.NLM_F_ACK)
+        prep = (op, tables, netlink.GENLHDR.pack(op.value, 1, 0), flags, nl, self._family.id)
+        (self._dump_prep if dump else self._do_prep)[op_name] = prep
+        return prep
+
+    def _request(self, prep: _Prepared, attrs: dict[str, Any]) -> list[dict[str, Any]]:
+        op, tables, genlhdr, flags, nl, fid = prep
+        payload = codec.encode(tables, attrs)
+        seq = nl.seq = (nl.seq + 1) & 0xffffffff or 1      # 0 is a notification's
         msg = NLMSGHDR.pack(HDRLEN + len(payload), fid, flags, seq, 0) + genlhdr + payload
         nl.sock.send(msg)
         out: list[dict[str, Any]] = []
-        buf = nl.view
+        buf = nl.buf
+        recv_into = nl.sock.recv_into
         unpack = NLMSGHDR.unpack_from
+        decode = codec.decode
         while True:
-            n = nl.recv()
+            n = recv_into(buf, netlink.BUFSIZE, socket.MSG_TRUNC)
+            if n > netlink.BUFSIZE:
+                raise OSError(errno.EMSGSIZE, f"netlink datagram of {n} bytes truncated")
             pos = 0
             while pos + 16 <= n:
                 ln, mtype, mflags, mseq, _ = unpack(buf, pos)
@@ -133,10 +150,10 @@ class GenlClient:
                         self._queue_ntf(buf, pos, end)
                     # else: a stale reply to an interrupted request
                 elif mtype == fid:
-                    out.append(codec.decode(tables, buf, pos + HDRLEN, end))
+                    out.append(decode(tables, buf, pos + HDRLEN, end))
                 elif mtype == netlink.NLMSG_ERROR or mtype == netlink.NLMSG_DONE:
-                    err = netlink.parse_error(buf, pos, end, mtype, mflags)
-                    if err.code:
+                    if ln >= 20 and _I32.unpack_from(buf, pos + 16)[0]:
+                        err = netlink.parse_error(buf, pos, end, mtype, mflags)
                         raise self._kernel_error(op, tables, msg, err)
                     if mtype == netlink.NLMSG_DONE or not flags & netlink.NLM_F_DUMP:
                         return out
@@ -158,17 +175,13 @@ class GenlClient:
         return KernelError(op.name, err.code, err.text, bad_attr=bad, missing_attr=missing)
 
     def do(self, op_name: str, attrs: dict[str, Any]) -> dict[str, Any]:
-        op = self.spec.op(op_name)
-        if op.do_request is None and op.do_reply is None:
-            raise SpecError(f"operation '{op_name}' has no do")
-        res = self._request(op, attrs, netlink.NLM_F_REQUEST | netlink.NLM_F_ACK)
+        prep = self._do_prep.get(op_name) or self._prepare(op_name, dump=False)
+        res = self._request(prep, attrs)
         return res[0] if res else {}
 
     def dump(self, op_name: str, attrs: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        op = self.spec.op(op_name)
-        if op.dump_reply is None and op.dump_request is None:
-            raise SpecError(f"operation '{op_name}' has no dump")
-        return self._request(op, attrs or {}, netlink.NLM_F_REQUEST | netlink.NLM_F_DUMP)
+        prep = self._dump_prep.get(op_name) or self._prepare(op_name, dump=True)
+        return self._request(prep, attrs or {})
 
     # --- notifications -----------------------------------------------------
     def subscribe(self, group: str = "mgmt") -> None:
@@ -184,7 +197,7 @@ class GenlClient:
             nl.join(self._family.mcast[group])
             self._joined.add(group)
 
-    def _queue_ntf(self, buf: memoryview, pos: int, end: int) -> None:
+    def _queue_ntf(self, buf: netlink.Buf, pos: int, end: int) -> None:
         op = self.spec.op_by_value(buf[pos + NLMSGHDR.size])
         if op is None or not op.attr_set:
             return      # a notification newer than this spec: skipped, as ynl does

@@ -12,7 +12,8 @@ as a list of its entries.
 from __future__ import annotations
 
 import struct
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from .errors import SpecError, UsageError
 from .netlink import Buf
