@@ -169,42 +169,49 @@ def op_rate(ifname: str, rounds: int = 9, seconds: float = 0.3) -> dict[str, Any
 
 
 def scale(ifname: str, top: int = 1024, static: int = 8) -> dict[str, Any]:
-    """P4: alloc cost of the k-th queue, and dump time, as queues grow.
+    """P4: alloc cost of one more queue, and dump time, as queues grow.
 
-    The device must have `static` live queues and a pool of `top`."""
-    points: list[dict[str, Any]] = []
-    checkpoints = {c for c in (8, 16, 32, 64, 128, 256, 512, 1024) if static <= c <= top}
+    The device must have `static` live rx queues and a pool of `top`.  The
+    alloc figure at N queues is the median of the allocations from N to
+    N+8 (the last 8 before N at the top)."""
+    checkpoints = [c for c in (8, 16, 32, 64, 128, 256, 512, 1024) if static <= c <= top]
+    dumps: dict[int, tuple[list[float], int]] = {}
+    lat: dict[int, float] = {}             # queues before the alloc -> seconds
+    allocated: list[int] = []
     with Netdev() as nd:
         ifindex = nd.resolve(ifname)
         cl = nd.client
-        lat: list[float] = []
-        allocated: list[int] = []
         try:
             for k in range(static, top + 1):
                 if k in checkpoints:
-                    dumps = []
+                    # udev's work on the queues just added must not be timed
+                    subprocess.run(["udevadm", "settle", "--timeout=120"], check=False)
+                    times = []
                     for _ in range(5):
                         t0 = time.perf_counter()
                         n = len(cl.dump("queue-get", {"ifindex": ifindex}))
-                        dumps.append(time.perf_counter() - t0)
-                    window = lat[-8:] or [float("nan")]
-                    points.append({"queues": k, "dump_entries": n,
-                                   "dump_ms": 1e3 * statistics.median(dumps),
-                                   "alloc_ms": 1e3 * statistics.median(window)})
+                        times.append(time.perf_counter() - t0)
+                    dumps[k] = (times, n)
                 if k == top:
                     break
                 t0 = time.perf_counter()
                 q = cl.do("queue-create", {"ifindex": ifindex, "type": "rx"})
-                lat.append(time.perf_counter() - t0)
+                lat[k] = time.perf_counter() - t0
                 allocated.append(int(q["id"]))
         finally:
             t0 = time.perf_counter()
             for qid in reversed(allocated):
                 cl.do("queue-destroy", {"ifindex": ifindex, "type": "rx", "id": qid})
             free_s = time.perf_counter() - t0
+    points = []
+    for c in checkpoints:
+        window = [lat[j] for j in range(c, c + 8) if j in lat] or \
+            [lat[j] for j in range(c - 8, c) if j in lat]
+        dump_ms = spread([1e3 * x for x in dumps[c][0]])
+        points.append({"queues": c, "dump_entries": dumps[c][1], "dump_ms": dump_ms["median"],
+                       "dump_ms_spread": dump_ms, "alloc_ms": 1e3 * statistics.median(window)})
     return {"points": points, "allocated": len(allocated),
-            "alloc_ms_all": spread([1e3 * x for x in lat]) if lat else {},
-            "free_all_s": free_s}
+            "alloc_ms_all": spread([1e3 * x for x in lat.values()]), "free_all_s": free_s}
 
 
 def _wall(argv: list[str]) -> float:

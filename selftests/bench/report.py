@@ -94,10 +94,10 @@ def p4(d: dict[str, Any], out: str) -> str:
     fig.tight_layout()
     fig.savefig(os.path.join(out, "p4.png"), dpi=100)
     plt.close(fig)
-    rows = [[str(p["queues"]), fmt(p["alloc_ms"]), fmt(p["dump_ms"]), str(p["dump_entries"])]
-            for p in pts]
-    first, last = pts[1] if len(pts) > 1 else pts[0], pts[-1]
-    return (table(["rx queues", "alloc ms (median of last 8)", "dump ms (median of 5)",
+    rows = [[str(p["queues"]), fmt(p["alloc_ms"]), sp(p["dump_ms_spread"]),
+             str(p["dump_entries"])] for p in pts]
+    first, last = pts[0], pts[-1]
+    return (table(["rx queues", "alloc ms (median of 8)", "dump ms: median (min-max) of 5",
                    "dump entries"], rows)
             + f"\n\nAll {d['allocated']} allocations: {sp(d['alloc_ms_all'])} ms; "
             f"alloc at {last['queues']} / at {first['queues']}: "
