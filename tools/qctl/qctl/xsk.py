@@ -162,18 +162,26 @@ class XskSocket:
 
     def __init__(self, ifname: str, queue: int, mode: Mode = "auto",
                  frames: int = 4096, frame_size: int = 2048, ring: int = 2048,
-                 native: bool = True) -> None:
+                 native: bool = True, area: mmap.mmap | None = None,
+                 area_offset: int = 0) -> None:
+        """`area` (with `area_offset`): the UMEM lives there, in memory the
+        caller owns (qctl run: a memfd the function maps too)."""
         self.ifname = ifname
         self.queue = queue
         self.frame_size = frame_size
+        self.frames = frames
+        self.ring = ring
         self._lib = _libxdp()
         self._umem = ctypes.c_void_p()
         self._xsk = ctypes.c_void_p()
         self.fill, self.comp = XskRing(), XskRing()
         self.rx, self.tx = XskRing(), XskRing()
-        self._area = mmap.mmap(-1, frames * frame_size,
-                               flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-        self._base = ctypes.addressof(ctypes.c_char.from_buffer(self._area))
+        if area is None:
+            area = mmap.mmap(-1, frames * frame_size,
+                             flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+            area_offset = 0
+        self._area = area
+        self._base = ctypes.addressof(ctypes.c_char.from_buffer(area)) + area_offset
         self._tx_free = [(frames // 2 + i) * frame_size for i in range(frames // 2)]
         self._ring = ring
         try:
