@@ -7,7 +7,7 @@ AF_XDP memory, then becomes nothing more than its parent.
    LIBXDP_SKIP_DISPATCHER=1: the program is attached directly, so nothing
    is pinned in bpffs and it goes with the device.
 2. Fork.  The child keeps the fds (pktio/protocol.py says which), enters
-   the target user namespace if one is named, drops every capability
+   the device's network namespace and the target user namespace if named, drops every capability
    (bounding, ambient, inheritable, permitted, effective; no_new_privs),
    switches uid/gid if asked, and execs the function.
 3. The parent waits, forwards SIGTERM/SIGINT/SIGHUP, deletes the sockets
@@ -30,6 +30,7 @@ from .netns import Netns
 from .pktio.protocol import ENV, Handover, QueueSpec, UmemSpec
 
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
 PR_SET_NO_NEW_PRIVS = 38
 PR_CAPBSET_DROP = 24
 PR_CAP_AMBIENT = 47
@@ -146,10 +147,12 @@ def setup(p: Plan, netns: Netns, mode: str) -> tuple[Launch, list[Any], mmap.mma
     return launch, socks, area, memfd
 
 
-def _child(h: Handover, argv: list[str], userns: Netns | None, uid: int | None,
-           gid: int | None) -> None:
-    """After fork: enter the user namespace, drop everything, exec."""
+def _child(h: Handover, argv: list[str], netns: Netns, userns: Netns | None,
+           uid: int | None, gid: int | None) -> None:
+    """After fork: enter the pod's namespaces, drop everything, exec."""
     try:
+        if netns.name is not None and _libc().setns(netns.fd(), CLONE_NEWNET) != 0:
+            _die(f"setns into network namespace {netns.name}")
         if userns is not None and _libc().setns(userns.fd(), CLONE_NEWUSER) != 0:
             _die(f"setns into user namespace {userns.name}")
         if gid is not None:
@@ -183,7 +186,7 @@ def run(nd: Any, dev: str, argv: list[str], netns: Netns, userns: Netns | None =
         report(launch.report())
     pid = os.fork()
     if pid == 0:
-        _child(launch.handover, argv, userns, uid, gid)
+        _child(launch.handover, argv, netns, userns, uid, gid)
     fwd = {sig: signal.signal(sig, lambda s, _f: os.kill(pid, s))
            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     try:

@@ -1,0 +1,187 @@
+"""An AF_XDP network function in a pod, end to end (issue #11).
+
+A pod-like sandbox (a new user namespace, root inside mapped to 100000
+outside, and a network namespace it owns) gets a slice from qmgmt-cni ADD;
+`qctl run` starts the reflector in it with no capability; the peer port
+sends N frames over K flows to the slice's MAC and must get N echoes back,
+payloads intact; the parent and a second pod see none of them; CNI DEL
+leaves nothing behind.  Again with the pod killed (SIGKILL) before DEL.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from test_cni import Runtime
+
+from qmtest.defer import DeferStack
+from qmtest.nsim import NetdevSim
+from qmtest.qm import nsim_state
+from qmtest.slices import owned
+from qmtest.traffic import dev_mac, mac_bytes, udp_frame
+from qmtest.utils import cmd, wait_for
+
+N, K = 400, 16
+
+
+class Pod:
+    """A sandbox process holding a user namespace and a network namespace."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(["unshare", "--user", "--net", "sleep", "infinity"])
+        pid = self.proc.pid
+        wait_for(lambda: os.readlink(f"/proc/{pid}/ns/user") !=
+                 os.readlink("/proc/self/ns/user"), timeout=10, what="pod namespaces")
+        with open(f"/proc/{pid}/setgroups", "w", encoding="ascii") as f:
+            f.write("deny")
+        for m in ("uid_map", "gid_map"):
+            with open(f"/proc/{pid}/{m}", "w", encoding="ascii") as f:
+                f.write("0 100000 65536")
+        self.netns = f"/proc/{pid}/ns/net"
+        self.userns = f"/proc/{pid}/ns/user"
+
+    def ip(self, *args: str) -> str:
+        return cmd(["nsenter", f"--net={self.netns}", "ip", *args]).stdout
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def pods(defer: DeferStack) -> Callable[[], Pod]:
+    def make() -> Pod:
+        p = Pod()
+        defer(p.kill)
+        return p
+    return make
+
+
+def start_nf(pod: Pod, seconds: float = 120) -> subprocess.Popen[str]:
+    """qctl run in the pod: the reflector, unprivileged, as root of the pod."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "qctl", "run", "net1", "--netns-path", pod.netns,
+         "--userns-path", pod.userns, "--user", "0", "--group", "0", "--",
+         sys.executable, "-m", "qctl.pktio.reflector", "--seconds", str(seconds)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def launched(nf: subprocess.Popen[str]) -> dict[str, Any]:
+    """The launcher's report line (stderr), once the sockets are up."""
+    assert nf.stderr is not None
+    for line in nf.stderr:
+        if line.startswith("qctl run: {"):
+            return dict(json.loads(line.split(": ", 1)[1]))
+    raise AssertionError(f"qctl run reported nothing (rc {nf.wait()})")
+
+
+def stop_nf(nf: subprocess.Popen[str]) -> dict[str, Any]:
+    nf.send_signal(signal.SIGTERM)
+    out, err = nf.communicate(timeout=60)
+    assert nf.returncode == 0, err
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def frames(src: str, dst: str) -> Iterator[bytes]:
+    """N frames over K flows, each carrying its number in the UDP payload."""
+    for i in range(N):
+        f = bytearray(udp_frame(mac_bytes(src), mac_bytes(dst), 20000 + i % K))
+        f[-8:] = struct.pack("!Q", i)
+        yield bytes(f)
+
+
+def exchange(peer: NetdevSim, dst: str) -> set[int]:
+    """Send the frames from the peer, paced; the numbers that came back."""
+    me = dev_mac(peer.ifname)
+    rx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+    rx.bind((peer.ifname, 0))
+    rx.settimeout(0.2)
+    back: set[int] = set()
+    with rx, socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as tx:
+        tx.bind((peer.ifname, 0))
+        for i, f in enumerate(frames(me, dst)):
+            tx.send(f)
+            if i % 16 == 15:
+                time.sleep(0.01)
+        deadline = time.monotonic() + 20
+        while len(back) < N and time.monotonic() < deadline:
+            try:
+                d = rx.recv(2048)
+            except TimeoutError:
+                continue
+            if d[:6] == mac_bytes(me) and d[6:12] == mac_bytes(dst) and len(d) >= 50:
+                (seq,) = struct.unpack("!Q", d[-8:])
+                back.add(seq)
+    return back
+
+
+def rx_packets(dev: NetdevSim, queues: list[int]) -> int:
+    st = nsim_state(dev)
+    return sum(int(st[("rx", q)]["packets"]) for q in queues)
+
+
+def bpf_progs() -> list[str]:
+    out = cmd(["bpftool", "-j", "prog", "show"], check=False).stdout or "[]"
+    return sorted(p.get("name", "") for p in json.loads(out))
+
+
+@pytest.mark.parametrize("die", [False, True], ids=["clean", "sigkill"])
+def test_reflector_in_a_pod(nsim_pair: Callable[..., tuple[NetdevSim, NetdevSim]],
+                            pods: Callable[[], Pod], tmp_path: Any, die: bool) -> None:
+    peer, parent = nsim_pair(queues=8)
+    for d in (peer, parent):
+        cmd(["ethtool", "-L", d.ifname, "combined", "2"])
+    rt = Runtime(str(tmp_path), parent.ifname)
+    rt.conf.pop("ipam")
+    progs_before = bpf_progs()
+    pod, other = pods(), pods()
+    rc, res = rt.call("ADD", "nf1", pod.netns)
+    assert rc == 0 and res is not None, res
+    rc, res2 = rt.call("ADD", "nf2", other.netns)
+    assert rc == 0 and res2 is not None, res2
+    mac, mac2 = res["interfaces"][0]["mac"], res2["interfaces"][0]["mac"]
+    mine, theirs = owned(parent)["rx"][:2], owned(parent)["rx"][2:]
+    pod.ip("link", "set", "net1", "up")
+    other.ip("link", "set", "net1", "up")
+    before = {"parent": rx_packets(parent, [0, 1]), "other": rx_packets(parent, theirs)}
+
+    t0 = time.monotonic()
+    nf = start_nf(pod)
+    rep = launched(nf)
+    assert rep["queues"] == [0, 1] and rep["umem_bytes"] == 2 * 4096 * 2048
+    setup_s = time.monotonic() - t0
+    back = exchange(peer, mac)
+    assert back == set(range(N)), f"{N - len(back)} of {N} echoes missing"
+    assert rx_packets(parent, [0, 1]) == before["parent"]
+    assert rx_packets(parent, theirs) == before["other"]
+    assert rx_packets(parent, mine) >= N
+    print(f"# launcher: report {rep['setup_seconds']:.3f} s, up after {setup_s:.2f} s")
+
+    if die:
+        os.killpg(nf.pid, signal.SIGKILL)  # launcher and function: nothing tears down
+        pod.kill()                          # and the pod with them
+        nf.wait()
+    else:
+        stats = stop_nf(nf)
+        assert sum(q["rx"] for q in stats["queues"].values()) == N
+        assert sum(q["tx"] for q in stats["queues"].values()) == N
+    assert rt.call("DEL", "nf1", "" if die else pod.netns)[0] == 0
+    assert rt.call("DEL", "nf2", other.netns)[0] == 0
+    # nothing left: no slice, no queue owned, no program, nothing pinned
+    wait_for(lambda: owned(parent) == {"rx": [], "tx": []}, timeout=30,
+             what="every queue back")
+    assert json.loads(cmd([sys.executable, "-m", "qctl", "-j", "slice", "list",
+                           parent.ifname]).stdout) == []
+    wait_for(lambda: bpf_progs() == progs_before, timeout=30, what="XDP program freed")
+    assert not os.path.exists("/sys/fs/bpf/xdp")
+    assert mac2 != mac
