@@ -14,48 +14,23 @@ import os
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from test_cni import Runtime
 
+from qmtest.cni import Runtime
 from qmtest.defer import DeferStack
 from qmtest.nsim import NetdevSim
+from qmtest.pod import Pod, launched, start_nf, stop_nf
 from qmtest.qm import nsim_state
 from qmtest.slices import owned
 from qmtest.traffic import dev_mac, mac_bytes, udp_frame
 from qmtest.utils import cmd, wait_for
 
 N, K = 400, 16
-
-
-class Pod:
-    """A sandbox process holding a user namespace and a network namespace."""
-
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen(["unshare", "--user", "--net", "sleep", "infinity"])
-        pid = self.proc.pid
-        wait_for(lambda: os.readlink(f"/proc/{pid}/ns/user") !=
-                 os.readlink("/proc/self/ns/user"), timeout=10, what="pod namespaces")
-        with open(f"/proc/{pid}/setgroups", "w", encoding="ascii") as f:
-            f.write("deny")
-        for m in ("uid_map", "gid_map"):
-            with open(f"/proc/{pid}/{m}", "w", encoding="ascii") as f:
-                f.write("0 100000 65536")
-        self.netns = f"/proc/{pid}/ns/net"
-        self.userns = f"/proc/{pid}/ns/user"
-
-    def ip(self, *args: str) -> str:
-        return cmd(["nsenter", f"--net={self.netns}", "ip", *args]).stdout
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture
@@ -65,31 +40,6 @@ def pods(defer: DeferStack) -> Callable[[], Pod]:
         defer(p.kill)
         return p
     return make
-
-
-def start_nf(pod: Pod, seconds: float = 120) -> subprocess.Popen[str]:
-    """qctl run in the pod: the reflector, unprivileged, as root of the pod."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "qctl", "run", "net1", "--netns-path", pod.netns,
-         "--userns-path", pod.userns, "--user", "0", "--group", "0", "--",
-         sys.executable, "-m", "qctl.pktio.reflector", "--seconds", str(seconds)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
-def launched(nf: subprocess.Popen[str]) -> dict[str, Any]:
-    """The launcher's report line (stderr), once the sockets are up."""
-    assert nf.stderr is not None
-    for line in nf.stderr:
-        if line.startswith("qctl run: {"):
-            return dict(json.loads(line.split(": ", 1)[1]))
-    raise AssertionError(f"qctl run reported nothing (rc {nf.wait()})")
-
-
-def stop_nf(nf: subprocess.Popen[str]) -> dict[str, Any]:
-    nf.send_signal(signal.SIGTERM)
-    out, err = nf.communicate(timeout=60)
-    assert nf.returncode == 0, err
-    return dict(json.loads(out.strip().splitlines()[-1]))
 
 
 def frames(src: str, dst: str) -> Iterator[bytes]:
