@@ -15,9 +15,9 @@ import time
 
 import pytest
 
-from qctl import KernelError
+from qctl import KernelError, Netdev
 from qmtest import ynl
-from qmtest.qm import (EventCollector, dynamic_ids, expect_refusal, ip_link_numqueues, netdev,
+from qmtest.qm import (EventCollector, dynamic_ids, expect_refusal, ip_link_numqueues,
                        nsim_state, queue_ids, snapshot)
 from qmtest.traffic import dev_mac, pin_tx_queue, send_frames
 from qmtest.utils import cmd, wait_for
@@ -228,24 +228,26 @@ def test_alloc_on_a_down_device_starts_with_it(dev2, nd):
 
 
 def _in_child(fn):
-    """Run fn() in a forked child; return its (errno or 0)."""
+    """Run fn() in a forked child; return its errno (0: no error), or fail
+    with what else it raised."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(r)
-        code = 0
+        res = "0"
         try:
             fn()
         except KernelError as e:
-            code = e.code
-        except BaseException:  # noqa: BLE001 - reported through the pipe
-            code = -1
-        os.write(w, str(code).encode())
+            res = str(e.code)
+        except BaseException as e:  # noqa: BLE001 - reported through the pipe
+            res = f"{type(e).__name__}: {e}"
+        os.write(w, res.encode())
         os._exit(0)
     os.close(w)
-    out = os.read(r, 64)
+    out = os.read(r, 4096).decode()
     os.close(r)
     os.waitpid(pid, 0)
+    assert out.lstrip("-").isdigit(), f"the child raised {out}"
     return int(out)
 
 
@@ -253,18 +255,22 @@ def test_permissions(dev2, nd):
     ifx = dev2.ifindex
     nd.queues(ifx)            # warm up imports before dropping privileges
 
+    # the spec as loaded here: the child may not be able to read the tree
+    # (a CI clone in a 0700 directory) once it is nobody
+    spec = nd.client.spec
+
     def as_nobody():
         os.setgroups([])
         os.setresgid(65534, 65534, 65534)
         os.setresuid(65534, 65534, 65534)
-        with netdev() as n:
+        with Netdev(spec=spec) as n:
             n.client.do("queue-create", {"ifindex": ifx, "type": "rx"})
 
     def as_userns_root():
         import ctypes
         libc = ctypes.CDLL(None, use_errno=True)
         assert libc.unshare(0x10000000) == 0          # CLONE_NEWUSER
-        with netdev() as n:
+        with Netdev(spec=spec) as n:
             n.client.do("queue-create", {"ifindex": ifx, "type": "rx"})
 
     before = snapshot(nd, dev2)
