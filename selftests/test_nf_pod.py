@@ -1,7 +1,6 @@
 """An AF_XDP network function in a pod, end to end (issue #11).
 
-A pod-like sandbox (a new user namespace, root inside mapped to 100000
-outside, and a network namespace it owns) gets a slice from qmgmt-cni ADD;
+A pod-like sandbox (a new user namespace and a network namespace it owns) gets a slice from qmgmt-cni ADD;
 `qctl run` starts the reflector in it with no capability; the peer port
 sends N frames over K flows to the slice's MAC and must get N echoes back,
 payloads intact; the parent and a second pod see none of them; CNI DEL
@@ -24,7 +23,7 @@ import pytest
 from qmtest.cni import Runtime
 from qmtest.defer import DeferStack
 from qmtest.nsim import NetdevSim
-from qmtest.pod import Pod, launched, start_nf, stop_nf
+from qmtest.pod import Pod, function_status, launched, start_nf, stop_nf
 from qmtest.qm import nsim_state
 from qmtest.slices import owned
 from qmtest.traffic import dev_mac, mac_bytes, udp_frame
@@ -110,6 +109,9 @@ def test_reflector_in_a_pod(nsim_pair: Callable[..., tuple[NetdevSim, NetdevSim]
     rep = launched(nf)
     assert rep["queues"] == [0, 1] and rep["umem_bytes"] == 2 * 4096 * 2048
     setup_s = time.monotonic() - t0
+    st = wait_for(lambda: function_status(nf), timeout=30, what="the function")
+    assert {st[k].strip() for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")} == \
+        {"0000000000000000"} and st["NoNewPrivs"].strip() == "1", st
     back = exchange(peer, mac)
     assert back == set(range(N)), f"{N - len(back)} of {N} echoes missing"
     assert rx_packets(parent, [0, 1]) == before["parent"]
