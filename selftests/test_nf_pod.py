@@ -2,9 +2,10 @@
 
 A pod-like sandbox (a new user namespace and a network namespace it owns)
 gets a slice from qmgmt-cni ADD; `qctl run` starts the reflector in it
-with no capability; the peer port sends N frames over K flows to the slice's MAC and must get N echoes back,
-payloads intact; the parent and a second pod see none of them; CNI DEL
-leaves nothing behind.  Again with the pod killed (SIGKILL) before DEL.
+with no capability; the peer port sends N frames over K flows to the
+slice's MAC and must get N echoes back, payloads intact; the parent and a
+second pod see none of them; CNI DEL leaves nothing behind.  Again with the
+pod killed (SIGKILL) before DEL.
 """
 from __future__ import annotations
 
