@@ -54,10 +54,12 @@ def start_nf(pod: Pod | None, dev: str = "net1", seconds: float = 120) -> subpro
 def launched(nf: subprocess.Popen[str]) -> dict[str, Any]:
     """The launcher's report line (stderr), once the sockets are up."""
     assert nf.stderr is not None
+    seen = []
     for line in nf.stderr:
         if line.startswith("qctl run: {"):
             return dict(json.loads(line.split(": ", 1)[1]))
-    raise AssertionError(f"qctl run reported nothing (rc {nf.wait()})")
+        seen.append(line)
+    raise AssertionError(f"qctl run reported nothing (rc {nf.wait()}): {''.join(seen)}")
 
 
 def stop_nf(nf: subprocess.Popen[str]) -> dict[str, Any]:

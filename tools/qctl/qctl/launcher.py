@@ -44,6 +44,7 @@ class Plan(NamedTuple):
 
     ifname: str
     ifindex: int
+    native: bool                # the driver has XDP (xdp-features "basic")
     queues: tuple[int, ...]
     frames: int                 # per queue
     frame_size: int
@@ -68,6 +69,7 @@ class Launch(NamedTuple):
     def report(self) -> dict[str, Any]:
         return {"ifname": self.plan.ifname, "ifindex": self.plan.ifindex,
                 "queues": list(self.plan.queues), "modes": list(self.modes),
+                "xdp": "native" if self.plan.native else "generic",
                 "umem_bytes": self.plan.umem_bytes, "ring_bytes": self.plan.ring_bytes,
                 "locked_bytes": self.plan.umem_bytes, "setup_seconds": self.setup_seconds}
 
@@ -98,7 +100,7 @@ def drop_capabilities() -> None:
 
 
 def plan(nd: Any, dev: str, frames: int, frame_size: int, ring: int,
-         queues: list[int] | None) -> Plan:
+         queues: list[int] | None, mode: str = "auto") -> Plan:
     """The device's rx queues (or those named) and the memory for them."""
     ifindex = nd.resolve(dev)
     live = [q.id for q in nd.queues(ifindex) if q.type == "rx"]
@@ -112,7 +114,12 @@ def plan(nd: Any, dev: str, frames: int, frame_size: int, ring: int,
     for n, what in ((frames, "frames"), (frame_size, "frame size"), (ring, "ring size")):
         if n <= 0 or n & (n - 1):
             raise UsageError(f"{what} {n} is not a power of two")
-    return Plan(nd.ifname(ifindex), ifindex, tuple(chosen), frames, frame_size, ring)
+    feats = nd.client.do("dev-get", {"ifindex": ifindex}).get("xdp-features", [])
+    if mode == "zerocopy" and "xsk-zerocopy" not in feats:
+        raise UsageError(f"{dev}'s driver has no AF_XDP zero-copy (xdp-features: "
+                         f"{', '.join(feats) or 'none'})")
+    return Plan(nd.ifname(ifindex), ifindex, "basic" in feats, tuple(chosen), frames,
+                frame_size, ring)
 
 
 def setup(p: Plan, netns: Netns, mode: str) -> tuple[Launch, list[Any], mmap.mmap, int]:
@@ -132,7 +139,7 @@ def setup(p: Plan, netns: Netns, mode: str) -> tuple[Launch, list[Any], mmap.mma
             for i, q in enumerate(p.queues):
                 s = XskSocket(p.ifname, q, mode=mode,  # type: ignore[arg-type]
                               frames=p.frames, frame_size=p.frame_size, ring=p.ring,
-                              native=False, area=area, area_offset=i * per)
+                              native=p.native, area=area, area_offset=i * per)
                 socks.append(s)
                 os.set_inheritable(s.fd, True)
                 specs.append(QueueSpec(queue=q, fd=s.fd, mode=s.mode, umem_offset=i * per,
@@ -176,7 +183,7 @@ def run(nd: Any, dev: str, argv: list[str], netns: Netns, userns: Netns | None =
     """Set up, start the function, wait for it, tear down; its exit status."""
     if not argv:
         raise UsageError("no command to run")
-    p = plan(nd, dev, frames, frame_size, ring, queues)
+    p = plan(nd, dev, frames, frame_size, ring, queues, mode)
     need = p.umem_bytes
     soft, _ = resource.getrlimit(resource.RLIMIT_MEMLOCK)
     if soft != resource.RLIM_INFINITY and need > soft and os.geteuid() != 0:

@@ -32,6 +32,7 @@ XDP_OPTIONS_ZEROCOPY = 1
 XDP_COPY = 1 << 1
 XDP_ZEROCOPY = 1 << 2
 XDP_USE_NEED_WAKEUP = 1 << 3
+XDP_FLAGS_SKB_MODE = 1 << 1
 XDP_FLAGS_DRV_MODE = 1 << 2
 MSG_DONTWAIT = 0x40
 XDP_RING_NEED_WAKEUP = 1
@@ -208,7 +209,8 @@ class XskSocket:
             tries.append(("zerocopy", XDP_ZEROCOPY))
         if mode in ("auto", "copy"):
             tries.append(("copy", XDP_COPY))
-        xdp_flags = XDP_FLAGS_DRV_MODE if native else 0
+        # the driver's XDP hook, or the generic one (copy mode only)
+        xdp_flags = XDP_FLAGS_DRV_MODE if native else XDP_FLAGS_SKB_MODE
         last = ""
         for name, flag in tries:
             cfg = XskSocketConfig(self._ring, self._ring, 0, xdp_flags,
