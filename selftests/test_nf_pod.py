@@ -31,6 +31,7 @@ from qmtest.traffic import dev_mac, mac_bytes, udp_frame
 from qmtest.utils import cmd, wait_for
 
 N, K = 400, 16
+SO_RCVBUFFORCE, SOL_PACKET, PACKET_STATISTICS = 33, 263, 6
 
 
 @pytest.fixture
@@ -55,6 +56,8 @@ def exchange(peer: NetdevSim, dst: str) -> set[int]:
     me = dev_mac(peer.ifname)
     rx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
     rx.bind((peer.ifname, 0))
+    # every echo may wait here while the rest is sent: room for all of them
+    rx.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)
     rx.settimeout(0.2)
     back: set[int] = set()
     with rx, socket.socket(socket.AF_PACKET, socket.SOCK_RAW) as tx:
@@ -72,6 +75,9 @@ def exchange(peer: NetdevSim, dst: str) -> set[int]:
             if d[:6] == mac_bytes(me) and d[6:12] == mac_bytes(dst) and len(d) >= 50:
                 (seq,) = struct.unpack("!Q", d[-8:])
                 back.add(seq)
+        # struct tpacket_stats: packets, drops (reading resets them)
+        drops = struct.unpack("II", rx.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))[1]
+    assert drops == 0, f"the peer's socket dropped {drops} echoes"
     return back
 
 
@@ -138,3 +144,14 @@ def test_reflector_in_a_pod(nsim_pair: Callable[..., tuple[NetdevSim, NetdevSim]
     wait_for(lambda: bpf_progs() == progs_before, timeout=30, what="XDP program freed")
     assert not os.path.exists("/sys/fs/bpf/xdp")
     assert mac2 != mac
+
+
+def test_run_exit_status(nsim_pair: Callable[..., tuple[NetdevSim, NetdevSim]]) -> None:
+    """qctl run exits with the function's status; 127 when it cannot start."""
+    _, parent = nsim_pair(queues=2)
+    cmd(["ip", "link", "set", parent.ifname, "up"])
+    qrun = [sys.executable, "-m", "qctl", "run", parent.ifname, "--frames", "64", "--"]
+    r = cmd([*qrun, "sh", "-c", "exit 7"], check=False)
+    assert r.returncode == 7, r.stderr
+    r = cmd([*qrun, "/nonexistent/function"], check=False)
+    assert r.returncode == 127 and "cannot exec /nonexistent/function" in r.stderr, r.stderr

@@ -69,16 +69,27 @@ def stop_nf(nf: subprocess.Popen[str]) -> dict[str, Any]:
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
+def _status(pid: int | str) -> dict[str, str]:
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        return dict(ln.split(":\t", 1) for ln in f.read().splitlines() if ":\t" in ln)
+
+
 def function_status(nf: subprocess.Popen[str]) -> dict[str, str]:
-    """/proc status fields of the function qctl run started (its child),
-    once it has exec'd; {} before."""
-    try:
-        with open(f"/proc/{nf.pid}/task/{nf.pid}/children", encoding="ascii") as f:
-            child = int(f.read().split()[0])
-        with open(f"/proc/{child}/cmdline", "rb") as f:
-            if b"qctl.pktio" not in f.read():
-                return {}
-        with open(f"/proc/{child}/status", encoding="ascii") as f:
-            return dict(ln.split(":\t", 1) for ln in f.read().splitlines() if ":\t" in ln)
-    except (IndexError, FileNotFoundError, ProcessLookupError):
-        return {}
+    """/proc status fields of the reflector qctl run started (its child),
+    once it has exec'd; {} before.  The child is found by its PPid: the
+    lean kernel has no /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN)."""
+    if nf.poll() is not None:
+        assert nf.stderr is not None
+        raise AssertionError(f"qctl run exited with {nf.returncode}: {nf.stderr.read()}")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            st = _status(pid)
+            if st.get("PPid") != str(nf.pid):
+                continue
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                # after exec: not the forked launcher (qctl run ... -- ...)
+                if f.read().split(b"\0")[1:3] == [b"-m", b"qctl.pktio.reflector"]:
+                    return st
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return {}

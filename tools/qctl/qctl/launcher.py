@@ -154,25 +154,43 @@ def setup(p: Plan, netns: Netns, mode: str) -> tuple[Launch, list[Any], mmap.mma
     return launch, socks, area, memfd
 
 
+def _setgroups_denied() -> bool:
+    """In a user namespace whose owner wrote "deny" to setgroups (as
+    runtimes do), the supplementary groups are fixed; setgroups() fails."""
+    try:
+        with open("/proc/self/setgroups", encoding="ascii") as f:
+            return f.read().strip() == "deny"
+    except FileNotFoundError:
+        return False
+
+
 def _child(h: Handover, argv: list[str], netns: Netns, userns: Netns | None,
            uid: int | None, gid: int | None) -> None:
     """After fork: enter the pod's namespaces, drop everything, exec."""
+    step = "start"
     try:
+        step = "enter the network namespace"
         if netns.name is not None and _libc().setns(netns.fd(), CLONE_NEWNET) != 0:
             _die(f"setns into network namespace {netns.name}")
+        step = "enter the user namespace"
         if userns is not None and _libc().setns(userns.fd(), CLONE_NEWUSER) != 0:
             _die(f"setns into user namespace {userns.name}")
         if gid is not None:
-            os.setgroups([])
+            step = f"become gid {gid}"
+            if not _setgroups_denied():
+                os.setgroups([])
             os.setresgid(gid, gid, gid)
         if uid is not None:
+            step = f"become uid {uid}"
             os.setresuid(uid, uid, uid)
+        step = "drop capabilities"
         drop_capabilities()
         env = dict(os.environ, **{ENV: h.to_env()})
         env.pop("LIBXDP_SKIP_DISPATCHER", None)
+        step = f"exec {argv[0]}"
         os.execvpe(argv[0], argv, env)
     except BaseException as e:
-        print(f"qctl run: cannot start {argv[0]}: {e}", file=sys.stderr, flush=True)
+        print(f"qctl run: cannot {step}: {e}", file=sys.stderr, flush=True)
         os._exit(127)
 
 
