@@ -26,6 +26,7 @@ import sys
 import time
 from typing import Any, Callable
 
+from common import spread
 from qctl import Netdev
 from qctl.client import GenlClient
 
@@ -34,10 +35,6 @@ NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 1, 4, 0x300
 _HDR = struct.Struct("=IHHII")
 _NLA = struct.Struct("=HH")
 _U32 = struct.Struct("=I")
-
-
-def spread(xs: list[float]) -> dict[str, float]:
-    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
 
 
 class RawQueueGet:

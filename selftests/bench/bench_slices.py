@@ -33,7 +33,7 @@ from typing import Any
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
-from common import pct, report  # noqa: E402
+from common import pct, report, spread  # noqa: E402
 
 from qmtest.nsim import NetdevSim  # noqa: E402
 from qmtest.qm import netdev, nsim_state  # noqa: E402
@@ -114,8 +114,7 @@ def bench_pps(rounds: int, seconds: float, sender: str = "python") -> dict:
         return {"sender": sender, "rounds": runs, "slice_rx_pps": med["slice"],
                 "parent_rx_pps": med["parent"],
                 "ratio_slice_over_parent": med["slice"] / med["parent"],
-                "ratio_per_round": {"median": statistics.median(ratios),
-                                    "min": min(ratios), "max": max(ratios)}}
+                "ratio_per_round": spread(ratios)}
     finally:
         nd.close()
         a.unlink()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 from typing import Any
 
 
@@ -10,6 +11,11 @@ def pct(xs: list[float], p: float) -> float:
     """The p-quantile (0..1) of xs, nearest rank."""
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p * (len(xs) - 1))))]
+
+
+def spread(xs: list[float]) -> dict[str, float]:
+    """Median, min, max and count: how every benchmark figure is stated."""
+    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "n": len(xs)}
 
 
 def report(out: dict[str, Any], name: str) -> None:
