@@ -132,6 +132,8 @@ def test_reflector_in_a_pod(nsim_pair: Callable[..., tuple[NetdevSim, NetdevSim]
         nf.wait()
     else:
         stats = stop_nf(nf)
+        # the launcher detached its program in the pod's namespace
+        assert "prog/xdp" not in pod.ip("-d", "link", "show", "net1")
         assert sum(q["rx"] for q in stats["queues"].values()) == N
         assert sum(q["tx"] for q in stats["queues"].values()) == N
     assert rt.call("DEL", "nf1", "" if die else pod.netns)[0] == 0

@@ -11,7 +11,6 @@ report line, from the Popen.
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import time
 from typing import Any
@@ -20,6 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
 from bench_slices import pktblast  # noqa: E402
+from common import spread  # noqa: E402
 
 from qmtest.cni import Runtime  # noqa: E402
 from qmtest.nsim import NetdevSim  # noqa: E402
@@ -50,7 +50,7 @@ def _round(peer: NetdevSim, pod: Pod | None, dev: str, dst: str, seconds: float
         stats = stop_nf(nf)
     rx = sum(q["rx"] for q in stats["queues"].values())
     return {"echo_pps": echoes / elapsed, "reflector_rx": rx, "echoes": echoes,
-            "setup_s": rep["setup_seconds"], "up_s": up, "modes": rep["modes"]}
+            "setup_s": rep["setup_seconds"], "up_s": up, "modes": rep["modes"], "xdp": rep["xdp"]}
 
 
 def run(rounds: int, seconds: float, tmp: str) -> dict[str, Any]:
@@ -78,13 +78,11 @@ def run(rounds: int, seconds: float, tmp: str) -> dict[str, Any]:
         ratios = [p["echo_pps"] / h["echo_pps"] for p, h in zip(runs["pod"], runs["host"],
                                                                   strict=True)]
         return {"rounds": runs, "seconds": seconds,
-                "pod_echo_pps": statistics.median(r["echo_pps"] for r in runs["pod"]),
-                "host_echo_pps": statistics.median(r["echo_pps"] for r in runs["host"]),
-                "ratio_pod_over_host": {"median": statistics.median(ratios),
-                                        "min": min(ratios), "max": max(ratios)},
-                "launcher_setup_s": statistics.median(
-                    r["setup_s"] for r in runs["pod"] + runs["host"]),
-                "launcher_up_s": statistics.median(r["up_s"] for r in runs["pod"])}
+                "pod_echo_pps": spread([r["echo_pps"] for r in runs["pod"]]),
+                "host_echo_pps": spread([r["echo_pps"] for r in runs["host"]]),
+                "ratio_pod_over_host": spread(ratios),
+                "launcher_setup_s": spread([r["setup_s"] for r in runs["pod"] + runs["host"]]),
+                "launcher_up_s": spread([r["up_s"] for r in runs["pod"]])}
     finally:
         if rt is not None and pod is not None:
             rt.call("DEL", "bench", pod.netns)

@@ -63,6 +63,8 @@ def p6(pairs: int) -> dict[str, Any]:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    ap.add_argument("--only", action="append", metavar="PART",
+                    help="run only this part (repeatable: p2..p6, nf)")
     args = ap.parse_args()
     q = args.quick
     parts: dict[str, Callable[[], dict[str, Any]]] = {
@@ -73,6 +75,11 @@ def main() -> int:
         "p6": lambda: p6(3 if q else 11),
         "nf": lambda: bench_nf.run(1 if q else 3, 2.0 if q else 5.0, tempfile.mkdtemp()),
     }
+    unknown = set(args.only or ()) - set(parts)
+    if unknown:
+        ap.error(f"no such part: {', '.join(sorted(unknown))}")
+    if args.only:
+        parts = {k: v for k, v in parts.items() if k in args.only}
     out: dict[str, Any] = {"kernel": os.uname().release, "where": "vm", "quick": q}
     for name, fn in parts.items():
         t0 = time.monotonic()

@@ -101,12 +101,24 @@ def drop_capabilities() -> None:
 
 def plan(nd: Any, dev: str, frames: int, frame_size: int, ring: int,
          queues: list[int] | None, mode: str = "auto") -> Plan:
-    """The device's rx queues (or those named) and the memory for them."""
+    """The device's own rx queues (or those named) and the memory for them.
+
+    A parent's queues that one of its slices owns are not its own: binding
+    there is refused (EBUSY), and the slice's function uses them."""
     ifindex = nd.resolve(dev)
-    live = [q.id for q in nd.queues(ifindex) if q.type == "rx"]
+    rx = [q for q in nd.queues(ifindex) if q.type == "rx"]
+    lent: list[int] = []
+    if any(q.lease is not None for q in rx):
+        # a queue a slice of DEV owns serves that slice, not DEV
+        out = {s.ifindex for s in nd.slices(ifindex)}
+        lent = [q.id for q in rx if q.lease is not None and q.lease.ifindex in out]
+    live = [q.id for q in rx if q.id not in lent]
     if not live:
-        raise DeviceError(f"{dev} has no rx queue (is it up?)")
+        raise DeviceError(f"{dev} has no rx queue of its own (is it up?)")
     chosen = live if queues is None else queues
+    if set(chosen) & set(lent):
+        raise UsageError(f"{dev} rx queue {', '.join(map(str, sorted(set(chosen) & set(lent))))}"
+                         " belongs to a slice of it")
     missing = sorted(set(chosen) - set(live))
     if missing:
         raise UsageError(f"{dev} has no rx queue {', '.join(map(str, missing))} "
@@ -134,6 +146,8 @@ def setup(p: Plan, netns: Netns, mode: str) -> tuple[Launch, list[Any], mmap.mma
     socks: list[Any] = []
     specs = []
     per = p.frames * p.frame_size
+    # libxdp attaches (and, on the last close, detaches) the program by
+    # ifindex: only ever from inside DEV's namespace
     try:
         with netns.entered():
             for i, q in enumerate(p.queues):
@@ -146,12 +160,17 @@ def setup(p: Plan, netns: Netns, mode: str) -> tuple[Launch, list[Any], mmap.mma
                                        frames=p.frames, rx=p.ring, tx=p.ring, fill=p.ring,
                                        comp=p.ring))
     except BaseException:
-        for s in socks:
-            s.close()
+        _close(socks, netns)
         raise
     h = Handover(p.ifname, p.ifindex, UmemSpec(memfd, p.umem_bytes, p.frame_size), tuple(specs))
     launch = Launch(p, h, time.monotonic() - t0, tuple(s.mode for s in socks))
     return launch, socks, area, memfd
+
+
+def _close(socks: list[Any], netns: Netns) -> None:
+    with netns.entered():
+        for s in socks:
+            s.close()
 
 
 def _setgroups_denied() -> bool:
@@ -219,8 +238,7 @@ def run(nd: Any, dev: str, argv: list[str], netns: Netns, userns: Netns | None =
     finally:
         for sig, old in fwd.items():
             signal.signal(sig, old)
-        for s in socks:
-            s.close()
+        _close(socks, netns)
         os.close(memfd)
         del area
     return os.waitstatus_to_exitcode(status)
