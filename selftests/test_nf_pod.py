@@ -157,3 +157,28 @@ def test_run_exit_status(nsim_pair: Callable[..., tuple[NetdevSim, NetdevSim]]) 
     assert r.returncode == 7, r.stderr
     r = cmd([*qrun, "/nonexistent/function"], check=False)
     assert r.returncode == 127 and "cannot exec /nonexistent/function" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("threads", [False, True], ids=["processes", "threads"])
+def test_reflector_per_queue(nsim_pair: Callable[..., tuple[NetdevSim, NetdevSim]],
+                             threads: bool) -> None:
+    """The packet-access library from several processes or threads, one per
+    queue: every queue reflects its own flows, none is lost or crossed."""
+    peer, parent = nsim_pair(queues=8)
+    for d in (peer, parent):
+        cmd(["ethtool", "-L", d.ifname, "combined", "2"])
+    cmd([sys.executable, "-m", "qctl", "slice", "create", parent.ifname, "--rx", "3",
+         "--tx", "3", "--name", "nf0"])
+    cmd(["ip", "link", "set", "nf0", "up"])
+    try:
+        nf = start_nf(None, "nf0", threads=threads)
+        assert launched(nf)["queues"] == [0, 1, 2]
+        back = exchange(peer, dev_mac("nf0"))
+        stats = stop_nf(nf)
+    finally:
+        cmd([sys.executable, "-m", "qctl", "slice", "delete", "nf0"], check=False)
+    assert back == set(range(N)), f"{N - len(back)} of {N} echoes missing"
+    per = {int(q): v for q, v in stats["queues"].items()}
+    assert sorted(per) == [0, 1, 2] and all(v["rx"] > 0 for v in per.values()), per
+    assert all(v["rx"] == v["tx"] for v in per.values()), per
+    assert sum(v["rx"] for v in per.values()) == N, per

@@ -40,14 +40,17 @@ class Pod:
             self.proc.wait()
 
 
-def start_nf(pod: Pod | None, dev: str = "net1", seconds: float = 120) -> subprocess.Popen[str]:
-    """qctl run: the reflector on every rx queue of dev; in the pod (as its
-    root, unprivileged) or, for pod None, here (the host's view of dev)."""
+def start_nf(pod: Pod | None, dev: str = "net1", seconds: float = 120,
+             threads: bool = False) -> subprocess.Popen[str]:
+    """qctl run: the reflector on every rx queue of dev (a process or, with
+    threads, a thread per queue); in the pod (as its root, unprivileged)
+    or, for pod None, here (the host's view of dev)."""
     where = [] if pod is None else ["--netns-path", pod.netns, "--userns-path", pod.userns,
                                     "--user", "0", "--group", "0"]
     return subprocess.Popen(
         [sys.executable, "-m", "qctl", "run", dev, *where, "--",
-         sys.executable, "-m", "qctl.pktio.reflector", "--seconds", str(seconds)],
+         sys.executable, "-m", "qctl.pktio.reflector", "--seconds", str(seconds),
+         *(["--threads"] if threads else [])],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 

@@ -4,7 +4,8 @@
 
 Every frame received is sent back out of the same queue with its source and
 destination MAC swapped, in place in the UMEM (no copy).  One process per
-queue (forked after adopt()).  At the end it prints one JSON line:
+queue (forked after adopt()), or with --threads one thread per queue in this
+process.  At the end it prints one JSON line:
 {"queues": {qid: {"rx": n, "tx": n}}, "seconds": t}.  It needs no
 capability.
 """
@@ -15,6 +16,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 
 from . import XskQueue, adopt
@@ -52,21 +54,13 @@ def reflect(q: XskQueue, count: int | None, deadline: float) -> tuple[int, int]:
     return rx, tx
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="reflector", description=__doc__.splitlines()[0])
-    ap.add_argument("--count", type=int,
-                    help="stop after this many frames on the first queue")
-    ap.add_argument("--seconds", type=float, default=3600.0, help="stop after this long")
-    args = ap.parse_args(argv)
-    try:
-        queues = adopt()
-    except (OSError, ValueError) as e:
-        print(f"reflector: {e}", file=sys.stderr)
-        return 1
-    signal.signal(signal.SIGTERM, _on_term)
-    signal.signal(signal.SIGINT, _on_term)
-    t0 = time.monotonic()
-    deadline = t0 + args.seconds
+Stats = dict[int, dict[str, int]]
+
+
+def _processes(queues: list[XskQueue], count: int | None, deadline: float) -> Stats:
+    """Queue 0 here, every other queue in a child; the first to finish
+    stops the rest."""
+    global _stop
     workers = []
     for q in queues[1:]:
         r, w = os.pipe()
@@ -78,15 +72,59 @@ def main(argv: list[str] | None = None) -> int:
             os._exit(0)
         os.close(w)
         workers.append((pid, r))
-    stats = {}
-    q0 = queues[0]
-    stats[q0.queue] = dict(zip(("rx", "tx"), reflect(q0, args.count, deadline), strict=True))
+    stats: Stats = {}
+    stats[queues[0].queue] = _pair(reflect(queues[0], count, deadline))
+    _stop = True
     for pid, r in workers:
-        os.kill(pid, signal.SIGTERM)     # this one is done: so are the others
+        os.kill(pid, signal.SIGTERM)
         with os.fdopen(r) as f:
             qid, rx, tx = json.loads(f.read())
         stats[qid] = {"rx": rx, "tx": tx}
         os.waitpid(pid, 0)
+    return stats
+
+
+def _threads(queues: list[XskQueue], count: int | None, deadline: float) -> Stats:
+    """A thread per queue; queue 0's (this one) stops the rest."""
+    global _stop
+    stats: Stats = {}
+
+    def work(q: XskQueue) -> None:
+        stats[q.queue] = _pair(reflect(q, None, deadline))
+
+    threads = [threading.Thread(target=work, args=(q,)) for q in queues[1:]]
+    for t in threads:
+        t.start()
+    stats[queues[0].queue] = _pair(reflect(queues[0], count, deadline))
+    _stop = True
+    for t in threads:
+        t.join()
+    return stats
+
+
+def _pair(res: tuple[int, int]) -> dict[str, int]:
+    return {"rx": res[0], "tx": res[1]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="reflector", description=__doc__.splitlines()[0])
+    ap.add_argument("--count", type=int,
+                    help="stop after this many frames on the first queue")
+    ap.add_argument("--seconds", type=float, default=3600.0, help="stop after this long")
+    ap.add_argument("--threads", action="store_true",
+                    help="a thread per queue instead of a process")
+    args = ap.parse_args(argv)
+    try:
+        queues = adopt()
+    except (OSError, ValueError) as e:
+        print(f"reflector: {e}", file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGTERM, _on_term)
+    signal.signal(signal.SIGINT, _on_term)
+    t0 = time.monotonic()
+    deadline = t0 + args.seconds
+    run = _threads if args.threads else _processes
+    stats = run(queues, args.count, deadline)
     print(json.dumps({"queues": stats, "seconds": time.monotonic() - t0}), flush=True)
     return 0
 
