@@ -71,6 +71,10 @@ set +e
 
 step "host setup" "$QM_ROOT/scripts/setup-host.sh" || exit 1
 rm -rf "$QM_RESULTS"; mkdir -p "$QM_RESULTS"
+# what the README promises right after set-up
+step "installed commands" bash -c '"$1/qctl" run --help >/dev/null &&
+	echo "{\"cniVersion\":\"1.1.0\"}" | CNI_COMMAND=VERSION "$1/qmgmt-cni" |
+	grep -q "\"supportedVersions\""' _ "$QM_VENV/bin"
 step "host unit tests" "$QM_VENV/bin/python" -m pytest -p no:cacheprovider -q \
 	"$QM_ROOT/tools/qctl/tests" "$QM_ROOT/scripts/tests"
 step "ruff" "$QM_VENV/bin/ruff" check "$QM_ROOT/tools/qctl" "$QM_ROOT/selftests" "$QM_ROOT/scripts/tests"

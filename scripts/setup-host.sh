@@ -14,6 +14,10 @@ pkgs=(
 	iproute2 ethtool procps socat iputils-ping util-linux
 	# AF_XDP through libxdp (qctl.xsk; its default XSK program ships here)
 	libxdp1
+	# the reference CNI plugins qmgmt-cni delegates to and chains with
+	# (host-local IPAM, tuning), in the VM's tests; bpftool checks that a
+	# pod's XDP program is gone
+	containernetworking-plugins bpftool
 	python3 python3-venv
 )
 missing=()

@@ -149,6 +149,27 @@ def p6(vm: dict[str, Any], host: dict[str, Any], out: str) -> str:
             + table(["where", "command", "ms", "`import click` ms", "ratio per pair"], rows))
 
 
+def nf(d: dict[str, Any], out: str) -> str:
+    fig, ax = plt.subplots(figsize=(5, 3))
+    rs = d["rounds"]
+    ax.plot([r["echo_pps"] / 1e3 for r in rs["host"]], "o-", label="on the parent (host)")
+    ax.plot([r["echo_pps"] / 1e3 for r in rs["pod"]], "s-", label="on a slice (pod)")
+    ax.set_xlabel("round")
+    ax.set_ylabel("echoed kpps")
+    ax.legend()
+    ax.set_title("NF: reflector throughput (TCG)")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "nf.png"), dpi=100)
+    plt.close(fig)
+    return (f"{len(rs['pod'])} rounds of {d['seconds']} s, alternated; C sender.\n\n"
+            + table(["", "echoes/s (median)"], [
+                ["reflector on the parent's queues, host", fmt(d["host_echo_pps"], 0)],
+                ["reflector in a pod on a slice", fmt(d["pod_echo_pps"], 0)]])
+            + f"\n\nPod / host per round: **{sp(d['ratio_pod_over_host'])}**. "
+            f"Launcher set-up {fmt(d['launcher_setup_s'], 3)} s (median of its report); "
+            f"up {fmt(d['launcher_up_s'])} s after Popen in the pod (Python start included).")
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 3:
         print(__doc__, file=sys.stderr)
@@ -171,6 +192,9 @@ def main(argv: list[str]) -> int:
         "## P5: slice against parent receive rate\n", p5(vm["p5"], out), "\n![P5](p5.png)\n",
         "## P6: cold start\n", p6(vm["p6"], host, out), "\n![P6](p6.png)\n",
     ]
+    if "nf" in vm:
+        parts += ["## NF: reflector in a pod against on the parent\n", nf(vm["nf"], out),
+                  "\n![NF](nf.png)\n"]
     with open(os.path.join(out, "bench.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(parts))
     with open(os.path.join(out, "bench.json"), "w", encoding="utf-8") as f:

@@ -6,6 +6,7 @@
   P4  alloc cost and dump time from 8 to 1024 queues    (bench_qctl.scale)
   P5  slice rx pps against parent rx pps, C sender      (bench_slices.bench_pps)
   P6  qctl cold start against `import click`, in the VM (bench_qctl.cold_start)
+  NF  reflector in a pod on a slice against on the parent (bench_nf), #11
 
 Writes $QM_RESULTS/bench-suite.json (results/bench/ on the host).
 """
@@ -14,12 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from typing import Any, Callable
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
+import bench_nf  # noqa: E402
 import bench_qctl  # noqa: E402
 import bench_queue_alloc  # noqa: E402
 import bench_slices  # noqa: E402
@@ -60,6 +63,8 @@ def p6(pairs: int) -> dict[str, Any]:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    ap.add_argument("--only", action="append", metavar="PART",
+                    help="run only this part (repeatable: p2..p6, nf)")
     args = ap.parse_args()
     q = args.quick
     parts: dict[str, Callable[[], dict[str, Any]]] = {
@@ -68,7 +73,13 @@ def main() -> int:
         "p4": lambda: p4(64 if q else 1024),
         "p5": lambda: bench_slices.bench_pps(2 if q else 5, 1.0 if q else 3.0, sender="c"),
         "p6": lambda: p6(3 if q else 11),
+        "nf": lambda: bench_nf.run(1 if q else 3, 2.0 if q else 5.0, tempfile.mkdtemp()),
     }
+    unknown = set(args.only or ()) - set(parts)
+    if unknown:
+        ap.error(f"no such part: {', '.join(sorted(unknown))}")
+    if args.only:
+        parts = {k: v for k, v in parts.items() if k in args.only}
     out: dict[str, Any] = {"kernel": os.uname().release, "where": "vm", "quick": q}
     for name, fn in parts.items():
         t0 = time.monotonic()

@@ -111,10 +111,10 @@ class Netdev:
     with if_nametoindex in the namespace (no rtnetlink dump).
     """
 
-    def __init__(self, netns: str | None = None, spec: FamilySpec | None = None,
+    def __init__(self, netns: str | Netns | None = None, spec: FamilySpec | None = None,
                  client: GenlClient | None = None) -> None:
-        self.netns = netns
-        self._ns = Netns(netns)
+        self._ns = netns if isinstance(netns, Netns) else Netns(netns)
+        self.netns = self._ns.name
         self.client = client or GenlClient(spec=spec, netns=self._ns)
 
     def close(self) -> None:
@@ -206,10 +206,11 @@ class Netdev:
                      name: str | None = None, mac: str | None = None,
                      max_queues: int | None = None,
                      parent_ids: list[tuple[str, int]] | None = None,
-                     move_to: str | None = None) -> Slice:
+                     move_to: str | Netns | None = None,
+                     move_name: str | None = None) -> Slice:
         """Create a slice of `parent` with `rx`/`tx` queues (driver-chosen ids)
         or the explicit parent queues `parent_ids`; move it to the named
-        netns `move_to` if given.
+        netns `move_to` if given (named `move_name` there, if given).
 
         If the move fails the slice is deleted again: nothing is left behind.
         """
@@ -227,7 +228,8 @@ class Netdev:
             req["mac"] = parse_mac(mac)
         if max_queues is not None:
             req["max-queues"] = max_queues
-        target = Netns(move_to) if move_to is not None else None
+        owned = isinstance(move_to, str)
+        target = Netns(move_to) if isinstance(move_to, str) else move_to
         try:
             if target is not None:
                 target.fd()     # it must exist before anything is created
@@ -235,24 +237,26 @@ class Netdev:
             if target is None:
                 return sl
             try:
-                self._move(sl.ifindex, target)
+                self._move(sl.ifindex, target, move_name)
             except DeviceError:
                 self.client.do("slice-delete", {"ifindex": sl.ifindex})
                 raise
             return self.slice_by_id(sl.parent_ifindex, sl.id)
         finally:
-            if target is not None:
+            if owned and target is not None:
                 target.close()
 
-    def _move(self, ifindex: int, target: Netns) -> None:
-        """RTM_NEWLINK with IFLA_NET_NS_FD, through pyroute2 (loaded here only)."""
+    def _move(self, ifindex: int, target: Netns, name: str | None = None) -> None:
+        """RTM_NEWLINK with IFLA_NET_NS_FD (and IFLA_IFNAME: the name it gets
+        there), through pyroute2 (loaded here only)."""
         from pyroute2 import IPRoute
         from pyroute2.netlink.exceptions import NetlinkError
+        kw: dict[str, Any] = {"ifname": name} if name else {}
         try:
             with self._ns.entered():
                 ipr = IPRoute()
             try:
-                ipr.link("set", index=ifindex, net_ns_fd=target.fd())
+                ipr.link("set", index=ifindex, net_ns_fd=target.fd(), **kw)
             finally:
                 ipr.close()
         except (NetlinkError, OSError) as e:

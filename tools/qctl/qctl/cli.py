@@ -330,6 +330,61 @@ def slice_show(c: Ctx, slice_dev: str) -> None:
 
 
 @cli.command()
+@dev_arg()
+@click.option("--netns-path", metavar="PATH",
+              help="DEV's namespace by path (a pod's /proc/PID/ns/net); default: -n or here")
+@click.option("--userns-path", metavar="PATH",
+              help="enter this user namespace before exec (a pod's /proc/PID/ns/user)")
+@click.option("--user", "uid", type=click.IntRange(0, U32_MAX - 1), help="then run as uid")
+@click.option("--group", "gid", type=click.IntRange(0, U32_MAX - 1), help="then run as gid")
+@click.option("--mode", type=click.Choice(["auto", "zerocopy", "copy"]), default="auto",
+              show_default=True, help="AF_XDP bind mode; auto: zero-copy if granted")
+@click.option("--frames", type=click.IntRange(2, 1 << 20), default=4096, show_default=True,
+              help="UMEM frames per queue (a power of two; half rx, half tx)")
+@click.option("--frame-size", type=click.Choice(["2048", "4096"]), default="2048",
+              show_default=True, help="UMEM frame size")
+@click.option("--ring", type=click.IntRange(64, 1 << 16), default=2048, show_default=True,
+              help="entries per ring (a power of two)")
+@click.option("--queue", "queues", type=U32, multiple=True,
+              help="only this rx queue of DEV (repeatable); default: all")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@pass_ctx
+def run(c: Ctx, dev: str, netns_path: str | None, userns_path: str | None, uid: int | None,
+        gid: int | None, mode: str, frames: int, frame_size: str, ring: int,
+        queues: tuple[int, ...], command: tuple[str, ...]) -> None:
+    """Give COMMAND AF_XDP sockets on DEV's rx queues, then run it unprivileged.
+
+    The pre-process of a network function: allocate the UMEM (one memfd for
+    every queue), bind a socket per rx queue and fill its ring, attach the
+    XSK program, then fork, drop every capability (after entering
+    --userns-path) and exec COMMAND with the fds and QMGMT_AFXDP (the
+    layout; qctl.pktio adopts it).  Waits for COMMAND, tears down, exits
+    with its status.  The memory report goes to stderr.
+
+    \b
+    Examples:
+      qctl run eth0 -- python -m qctl.pktio.reflector
+      qctl run net1 --netns-path /proc/4242/ns/net \\
+          --userns-path /proc/4242/ns/user -- python -m qctl.pktio.reflector
+    """
+    from . import render
+    from .launcher import run as launch
+    from .netns import Netns
+    netns = Netns(None, path=netns_path) if netns_path else Netns(c.netns)
+    userns = Netns(None, path=userns_path) if userns_path else None
+
+    def report(r: dict[str, Any]) -> None:
+        click.echo(f"qctl run: {render.dumps(r)}", err=True)
+
+    argv = list(command[1:] if command[:1] == ("--",) else command)
+    with Netdev(netns=netns, spec=c.spec) as nd:   # type: ignore[arg-type]
+        rc = launch(nd, dev, argv, netns, userns=userns, uid=uid, gid=gid,
+                    mode=mode, frames=frames, frame_size=int(frame_size), ring=ring,
+                    queues=list(queues) or None, report=report)
+    raise click.exceptions.Exit(rc)
+
+
+@cli.command()
 @click.option("--timeout", type=click.FloatRange(min=0), default=None,
               help="stop after this many seconds without an event")
 @click.option("--count", type=click.IntRange(min=1), default=None,
@@ -353,7 +408,10 @@ def monitor(c: Ctx, timeout: float | None, count: int | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="qctl", standalone_mode=False)
+        # not standalone: click returns an Exit's code instead of raising
+        rv = cli.main(args=argv, prog_name="qctl", standalone_mode=False)
+        if isinstance(rv, int):
+            return rv
     except click.exceptions.Exit as e:
         return int(e.exit_code or 0)
     except click.ClickException as e:

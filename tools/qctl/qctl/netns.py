@@ -29,10 +29,12 @@ def _setns(fd: int) -> None:
 
 
 class Netns:
-    """The namespace NAME of `ip netns` (or, for None, the caller's own)."""
+    """The namespace NAME of `ip netns`, or the one a `path` names (a CNI
+    runtime's CNI_NETNS, /proc/PID/ns/net); for neither, the caller's own."""
 
-    def __init__(self, name: str | None) -> None:
-        self.name = name
+    def __init__(self, name: str | None, *, path: str | None = None) -> None:
+        self.name = name if path is None else path
+        self._path = path
         self._fd: int | None = None
 
     def __str__(self) -> str:
@@ -43,9 +45,12 @@ class Netns:
         if self.name is None:
             raise UsageError("the caller's own namespace has no name")
         if self._fd is None:
-            if not self.name or "/" in self.name or self.name in (".", ".."):
+            if self._path is not None:
+                path = self._path
+            elif not self.name or "/" in self.name or self.name in (".", ".."):
                 raise UsageError(f"'{self.name}' is not a network namespace name")
-            path = os.path.join(NETNS_RUN_DIR, self.name)
+            else:
+                path = os.path.join(NETNS_RUN_DIR, self.name)
             try:
                 self._fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
             except FileNotFoundError:

@@ -32,6 +32,7 @@ XDP_OPTIONS_ZEROCOPY = 1
 XDP_COPY = 1 << 1
 XDP_ZEROCOPY = 1 << 2
 XDP_USE_NEED_WAKEUP = 1 << 3
+XDP_FLAGS_SKB_MODE = 1 << 1
 XDP_FLAGS_DRV_MODE = 1 << 2
 MSG_DONTWAIT = 0x40
 XDP_RING_NEED_WAKEUP = 1
@@ -162,18 +163,26 @@ class XskSocket:
 
     def __init__(self, ifname: str, queue: int, mode: Mode = "auto",
                  frames: int = 4096, frame_size: int = 2048, ring: int = 2048,
-                 native: bool = True) -> None:
+                 native: bool = True, area: mmap.mmap | None = None,
+                 area_offset: int = 0) -> None:
+        """`area` (with `area_offset`): the UMEM lives there, in memory the
+        caller owns (qctl run: a memfd the function maps too)."""
         self.ifname = ifname
         self.queue = queue
         self.frame_size = frame_size
+        self.frames = frames
+        self.ring = ring
         self._lib = _libxdp()
         self._umem = ctypes.c_void_p()
         self._xsk = ctypes.c_void_p()
         self.fill, self.comp = XskRing(), XskRing()
         self.rx, self.tx = XskRing(), XskRing()
-        self._area = mmap.mmap(-1, frames * frame_size,
-                               flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-        self._base = ctypes.addressof(ctypes.c_char.from_buffer(self._area))
+        if area is None:
+            area = mmap.mmap(-1, frames * frame_size,
+                             flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+            area_offset = 0
+        self._area = area
+        self._base = ctypes.addressof(ctypes.c_char.from_buffer(area)) + area_offset
         self._tx_free = [(frames // 2 + i) * frame_size for i in range(frames // 2)]
         self._ring = ring
         try:
@@ -200,7 +209,8 @@ class XskSocket:
             tries.append(("zerocopy", XDP_ZEROCOPY))
         if mode in ("auto", "copy"):
             tries.append(("copy", XDP_COPY))
-        xdp_flags = XDP_FLAGS_DRV_MODE if native else 0
+        # the driver's XDP hook, or the generic one (copy mode only)
+        xdp_flags = XDP_FLAGS_DRV_MODE if native else XDP_FLAGS_SKB_MODE
         last = ""
         for name, flag in tries:
             cfg = XskSocketConfig(self._ring, self._ring, 0, xdp_flags,
