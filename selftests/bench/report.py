@@ -161,13 +161,18 @@ def nf(d: dict[str, Any], out: str) -> str:
     fig.tight_layout()
     fig.savefig(os.path.join(out, "nf.png"), dpi=100)
     plt.close(fig)
+    def mode(side: str) -> str:
+        return ", ".join(sorted({f"{r['xdp']} XDP, {'/'.join(sorted(set(r['modes'])))} AF_XDP"
+                                 for r in rs[side]}))
     return (f"{len(rs['pod'])} rounds of {d['seconds']} s, alternated; C sender.\n\n"
-            + table(["", "echoes/s (median)"], [
-                ["reflector on the parent's queues, host", fmt(d["host_echo_pps"], 0)],
-                ["reflector in a pod on a slice", fmt(d["pod_echo_pps"], 0)]])
+            + table(["", "echoes/s, median (min-max)", "mode"], [
+                ["reflector on the parent's queues, host", sp(d["host_echo_pps"], 0),
+                 mode("host")],
+                ["reflector in a pod on a slice", sp(d["pod_echo_pps"], 0), mode("pod")]])
             + f"\n\nPod / host per round: **{sp(d['ratio_pod_over_host'])}**. "
-            f"Launcher set-up {fmt(d['launcher_setup_s'], 3)} s (median of its report); "
-            f"up {fmt(d['launcher_up_s'])} s after Popen in the pod (Python start included).")
+            f"Launcher set-up {sp(d['launcher_setup_s'], 3)} s (its report: UMEM, sockets, "
+            f"program); up {sp(d['launcher_up_s'])} s after Popen in the pod (two Python "
+            "starts included).")
 
 
 def main(argv: list[str]) -> int:
