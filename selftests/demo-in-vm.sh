@@ -72,6 +72,8 @@ run qctl pool set "$dev" vf0 --rx 6 --tx 6
 run qctl pool set "$dev" vf1 --rx 4 --tx 4
 run qctl slice create "$dev" --rx 2 --tx 1 --name demo2
 run qctl pool "$dev"
+say "devlink resource show netdevsim/netdevsim4242 | grep queues   # iproute2 sees the pool"
+devlink resource show netdevsim/netdevsim4242 | grep queues
 say "qctl alloc $dev --type rx          # the PF's share is full: refused, naming it"
 qctl alloc "$dev" --type rx 2>&1 || echo "(exit $?)"
 say "qctl pool set $dev vf1 --rx 8      # the pool has no room"

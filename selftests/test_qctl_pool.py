@@ -32,6 +32,7 @@ def dev(nsim: Callable[..., NetdevSim]) -> NetdevSim:
     """8 queues (2 live) on the PF, switchdev, 2 VFs: pools of 16."""
     d = nsim(queues=8)
     cmd(["ethtool", "-L", d.ifname, "combined", "2"])
+    d.up()                  # queue-get reports the queues of running devices
     cmd(["devlink", "dev", "eswitch", "set", f"netdevsim/netdevsim{d.dev_id}",
          "mode", "switchdev"])
     write_file(f"{BUS}/devices/netdevsim{d.dev_id}/sriov_numvfs", "2")

@@ -174,7 +174,8 @@ class Devlink:
 
 def users(nd: Any, ifindex: int, ifname: str) -> tuple[User, ...]:
     """Who holds queues of a PF's share: the netdevice itself and each slice
-    (by the lease its parent's queues report)."""
+    (by the lease its parent's queues report).  queue-get reports the
+    queues of a running device only: a down PF lists no ids."""
     names = {s.ifindex: s.name for s in nd.slices(ifindex)} if nd.client.kernel_has(
         "slice-get") else {}
     own: dict[str, list[int]] = {t: [] for t in QUEUE_TYPES}

@@ -10,7 +10,8 @@ generated UAPI header:
   * attributes count from 1 in list order; ``value:`` sets an id and the
     count continues from there; a ``subset-of`` set reuses its parent's ids;
   * operations (notifications included) count from 1 in list order, with
-    the same ``value:`` override;
+    the same ``value:`` override; with ``enum-model: directional`` (devlink)
+    an operation's id is its request's ``value:``;
   * enum entries count from ``value-start`` (default 0); flags are bits.
 """
 from __future__ import annotations
@@ -201,15 +202,25 @@ def _load_sets(raw_sets: list[dict[str, Any]]) -> dict[str, AttrSet]:
 def _load_ops(raw: dict[str, Any]) -> dict[str, OpDef]:
     ops: dict[str, OpDef] = {}
     by_name_raw = {o["name"]: o for o in raw.get("list", [])}
+    directional = raw.get("enum-model") == "directional"
     val = 1
     seen: set[int] = set()
     for o in raw.get("list", []):
-        if "value" in o:
+        do, dump = o.get("do"), o.get("dump")
+        if directional:
+            # each direction numbers its own messages, as ynl does: an op's
+            # id is its request's, counted over the ops that have one
+            if "notify" in o or "event" in o or not (do or dump):
+                continue                # nothing to send
+            mode = do if do else dump
+            req = mode.get("request", {}) if isinstance(mode, dict) else {}
+            if isinstance(req, dict) and req.get("value"):
+                val = int(req["value"])
+        elif "value" in o:
             val = int(o["value"])
-        if val in seen:
+        if val in seen and not directional:
             raise SpecError(f"operation '{o['name']}': id {val} used twice")
         seen.add(val)
-        do, dump = o.get("do"), o.get("dump")
         attr_set = o.get("attribute-set")
         if attr_set is None and "notify" in o:
             attr_set = by_name_raw.get(o["notify"], {}).get("attribute-set")
