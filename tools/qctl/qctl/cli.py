@@ -469,12 +469,11 @@ def monitor(c: Ctx, timeout: float | None, count: int | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        # not standalone: click returns an Exit's code instead of raising
+        # not standalone: click returns an Exit's code (qctl run's is the
+        # function's status) instead of raising it
         rv = cli.main(args=argv, prog_name="qctl", standalone_mode=False)
         if isinstance(rv, int):
             return rv
-    except click.exceptions.Exit as e:
-        return int(e.exit_code or 0)
     except click.ClickException as e:
         e.show()
         return e.exit_code

@@ -116,9 +116,9 @@ def plan(nd: Any, dev: str, frames: int, frame_size: int, ring: int,
     if not live:
         raise DeviceError(f"{dev} has no rx queue of its own (is it up?)")
     chosen = live if queues is None else queues
-    if set(chosen) & set(lent):
-        raise UsageError(f"{dev} rx queue {', '.join(map(str, sorted(set(chosen) & set(lent))))}"
-                         " belongs to a slice of it")
+    theirs = sorted(set(chosen) & set(lent))
+    if theirs:
+        raise UsageError(f"{dev} rx queue {', '.join(map(str, theirs))} belongs to a slice of it")
     missing = sorted(set(chosen) - set(live))
     if missing:
         raise UsageError(f"{dev} has no rx queue {', '.join(map(str, missing))} "

@@ -60,7 +60,6 @@ Stats = dict[int, dict[str, int]]
 def _processes(queues: list[XskQueue], count: int | None, deadline: float) -> Stats:
     """Queue 0 here, every other queue in a child; the first to finish
     stops the rest."""
-    global _stop
     workers = []
     for q in queues[1:]:
         r, w = os.pipe()
@@ -74,12 +73,11 @@ def _processes(queues: list[XskQueue], count: int | None, deadline: float) -> St
         workers.append((pid, r))
     stats: Stats = {}
     stats[queues[0].queue] = _pair(reflect(queues[0], count, deadline))
-    _stop = True
     for pid, r in workers:
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGTERM)     # this one is done: so are the others
         with os.fdopen(r) as f:
             qid, rx, tx = json.loads(f.read())
-        stats[qid] = {"rx": rx, "tx": tx}
+        stats[qid] = _pair((rx, tx))
         os.waitpid(pid, 0)
     return stats
 
