@@ -4,7 +4,7 @@
 #   scripts/check-genl.sh [--fix]
 #
 # For every file the tree marks "YNL-GEN" and that is generated from a spec
-# qmgmt changes (netdev.yaml at least), regenerate it with the tree's own
+# qmgmt changes (netdev.yaml and devlink.yaml at least), regenerate it with the tree's own
 # tools/net/ynl/pyynl/ynl_gen_c.py (same mode and flags as ynl-regen.sh) into a
 # scratch file of the same name and compare.  --fix runs the tree's
 # tools/net/ynl/ynl-regen.sh -f instead; commit the result in the tree and
@@ -12,16 +12,19 @@
 . "$(dirname "$0")/lib.sh"
 fix=0
 [ "${1:-}" = --fix ] && fix=1
+QM_QCTL_SPECS="netdev devlink"      # qctl.spec.BUNDLED
 py=$QM_VENV/bin/python
 [ -x "$py" ] || py=python3
 cd "$KDIR"
 if [ $fix = 1 ]; then
 	PATH=$(dirname "$py"):$PATH tools/net/ynl/ynl-regen.sh -f
-	cp Documentation/netlink/specs/netdev.yaml "$QM_ROOT/tools/qctl/qctl/specs/netdev.yaml"
+	for f in $QM_QCTL_SPECS; do
+		cp "Documentation/netlink/specs/$f.yaml" "$QM_ROOT/tools/qctl/qctl/specs/$f.yaml"
+	done
 	"$py" -m qctl.spec compile
 	exit 0
 fi
-mapfile -t specs < <( { echo Documentation/netlink/specs/netdev.yaml;
+mapfile -t specs < <( { printf 'Documentation/netlink/specs/%s.yaml\n' $QM_QCTL_SPECS;
 	git diff --name-only refs/qmgmt/base HEAD -- Documentation/netlink/specs; } | sort -u)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -41,11 +44,13 @@ for f in $(git grep --files-with-matches '^/\* YNL-GEN \(kernel\|uapi\|user\)');
 	fi
 	n=$((n + 1))
 done
-# qctl ships a copy of the spec; it must be the patched tree's.
-if ! cmp -s Documentation/netlink/specs/netdev.yaml "$QM_ROOT/tools/qctl/qctl/specs/netdev.yaml"; then
-	echo "DRIFT: tools/qctl/qctl/specs/netdev.yaml differs from the patched tree's netdev.yaml"
-	bad=1
-fi
+# qctl ships copies of the specs it speaks; they must be the patched tree's.
+for f in $QM_QCTL_SPECS; do
+	if ! cmp -s "Documentation/netlink/specs/$f.yaml" "$QM_ROOT/tools/qctl/qctl/specs/$f.yaml"; then
+		echo "DRIFT: tools/qctl/qctl/specs/$f.yaml differs from the patched tree's $f.yaml"
+		bad=1
+	fi
+done
 # ... and its compiled form (what qctl loads) must be that copy's.
 "$py" -m qctl.spec compile --check || bad=1
 [ $n -gt 0 ] || qm_die "found no generated files for ${specs[*]}"

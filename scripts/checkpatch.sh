@@ -8,7 +8,7 @@ bad=0
 ign="--ignore FILE_PATH_CHANGES"
 # Generated netlink files (YNL-GEN) are the generator's output, checked for
 # drift by check-genl.sh; their diff sections are dropped before checkpatch.
-gen_re='^diff --git a/(net/core/netdev-genl-gen\.[ch]|(tools/)?include/uapi/linux/netdev\.h|tools/net/ynl/generated/.*) '
+gen_re='^diff --git a/(net/core/netdev-genl-gen\.[ch]|net/devlink/netlink_gen\.[ch]|(tools/)?include/uapi/linux/netdev\.h|tools/net/ynl/generated/.*) '
 for p in $(grep -v '^#' "$QM_ROOT/patches/series" 2>/dev/null); do
 	filtered=$(mktemp)
 	GEN_RE=$gen_re awk '/^diff --git /{skip = ($0 ~ ENVIRON["GEN_RE"])} !skip' \

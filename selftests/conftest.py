@@ -31,6 +31,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: long-running (skipped on the debug lane)")
     config.addinivalue_line("markers", "traffic: sends frames between linked ports "
                                        "(uses nsim_pair); the qdisc lane reruns these")
+    config.addinivalue_line("markers", "no_qdisc: the frames under test never pass a "
+                                       "qdisc (AF_XDP): the qdisc lane skips it")
     config.addinivalue_line("markers", "virtio: needs the VM's virtio-net NICs "
                                        "(run-in-vm.sh --suite virtio)")
     if os.geteuid() != 0:
@@ -40,7 +42,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if "nsim_pair" in getattr(item, "fixturenames", ()):
+        if ("nsim_pair" in getattr(item, "fixturenames", ())
+                and not item.get_closest_marker("no_qdisc")):
             item.add_marker(pytest.mark.traffic)
     # The virtio tests need the NICs of vm-run.sh --vnet: only the virtio
     # suite (run-in-vm.sh, QM_VNET_REQUIRED=1) runs them; elsewhere they

@@ -60,6 +60,24 @@ say "ip netns del demo              # the netns goes, and demo1 with it"
 ip netns del demo
 for _ in $(seq 100); do qctl -j slice list "$dev" | grep -q demo1 || break; sleep 0.2; done
 run qctl show "$dev"
+
+echo
+echo "--- the device's queue pool, split among its PF and VFs (devlink) ---"
+run devlink dev eswitch set netdevsim/netdevsim4242 mode switchdev
+say "echo 2 > /sys/bus/netdevsim/devices/netdevsim4242/sriov_numvfs"
+echo 2 > /sys/bus/netdevsim/devices/netdevsim4242/sriov_numvfs
+run qctl pool "$dev"
+run qctl pool set "$dev" pf0 --rx 4 --tx 4
+run qctl pool set "$dev" vf0 --rx 6 --tx 6
+run qctl pool set "$dev" vf1 --rx 4 --tx 4
+run qctl slice create "$dev" --rx 2 --tx 1 --name demo2
+run qctl pool "$dev"
+say "devlink resource show netdevsim/netdevsim4242 | grep queues   # iproute2 sees the pool"
+devlink resource show netdevsim/netdevsim4242 | grep queues
+say "qctl alloc $dev --type rx          # the PF's share is full: refused, naming it"
+qctl alloc "$dev" --type rx 2>&1 || echo "(exit $?)"
+say "qctl pool set $dev vf1 --rx 8      # the pool has no room"
+qctl pool set "$dev" vf1 --rx 8 2>&1 || echo "(exit $?)"
 echo 4242 > /sys/bus/netdevsim/del_device
 
 if [ -n "${QM_DEMO_VNET:-}" ]; then

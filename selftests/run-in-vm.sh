@@ -75,7 +75,8 @@ run_list() {
 		*) runner=(bash "./$t") ;;
 		esac
 		t0=$(date +%s)
-		timeout 600 "${runner[@]}" > "$out/upstream-${t}.log" 2>&1
+		# stdin is the list: a test that reads it would eat the next line
+		timeout 600 "${runner[@]}" < /dev/null > "$out/upstream-${t}.log" 2>&1
 		trc=$?
 		secs=$(( $(date +%s) - t0 ))
 		log=$out/upstream-${t}.log

@@ -30,6 +30,11 @@ from qmtest.slices import owned
 from qmtest.traffic import dev_mac, mac_bytes, udp_frame
 from qmtest.utils import cmd, wait_for
 
+# The function's frames never pass a qdisc (AF_XDP transmits with a direct
+# xmit); the peer's raw-socket sends do, as in every other traffic test.
+# The qdisc lane (mq + locked children) has nothing to add here.
+pytestmark = pytest.mark.no_qdisc
+
 N, K = 400, 16
 SO_RCVBUFFORCE, SOL_PACKET, PACKET_STATISTICS = 33, 263, 6
 

@@ -384,6 +384,67 @@ def run(c: Ctx, dev: str, netns_path: str | None, userns_path: str | None, uid: 
     raise click.exceptions.Exit(rc)
 
 
+class _PoolGroup(click.Group):
+    """`qctl pool DEV` is `qctl pool show DEV`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["show", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group("pool", cls=_PoolGroup)
+def pool_group() -> None:
+    """The device's queue pools and their split among PF, VFs and slices.
+
+    \b
+    Examples:
+      qctl pool eth0
+      qctl pool set eth0 vf1 --rx 4 --tx 4
+    """
+
+
+@pool_group.command("show")
+@dev_arg()
+@pass_ctx
+def pool_show(c: Ctx, dev: str) -> None:
+    """Show DEV's device pools: per function share, use, and who uses it.
+
+    \b
+    Example:
+      qctl -j pool show eth0
+    """
+    from . import render
+    from .pool import Devlink, pool
+    with Devlink(netns=c.netns) as dl:
+        p = pool(dl, c.nd, dev)
+    c.out(p.to_json(), render.pool_tree(p))
+
+
+@pool_group.command("set")
+@dev_arg()
+@click.argument("function", metavar="FUNCTION")
+@click.option("--rx", type=click.IntRange(0, U32_MAX), help="rx queue share")
+@click.option("--tx", type=click.IntRange(0, U32_MAX), help="tx queue share")
+@pass_ctx
+def pool_set(c: Ctx, dev: str, function: str, rx: int | None, tx: int | None) -> None:
+    """Set FUNCTION's share of DEV's device pools (pfN, vfN or a port index).
+
+    Both shares change in one request: a refusal changes neither.
+
+    \b
+    Examples:
+      qctl pool set eth0 pf0 --rx 8 --tx 8
+      qctl pool set eth0 vf1 --rx 4
+    """
+    from .pool import Devlink
+    from .pool import pool_set as set_share
+    with Devlink(netns=c.netns) as dl:
+        f = set_share(dl, c.nd, dev, function, rx, tx)
+    c.out(f.to_json(), f"{f.name}: " + "  ".join(
+        f"{t} share {s.share} (used {s.used})" for t, s in f.shares.items()))
+
+
 @cli.command()
 @click.option("--timeout", type=click.FloatRange(min=0), default=None,
               help="stop after this many seconds without an event")

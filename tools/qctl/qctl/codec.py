@@ -27,6 +27,7 @@ _HDR = struct.Struct("=HH")
 # fixed-width YNL scalar types: struct code
 _FIXED = {"u8": "B", "u16": "H", "u32": "I", "u64": "Q",
           "s8": "b", "s16": "h", "s32": "i", "s64": "q"}
+_BF32 = struct.Struct("=II")          # struct nla_bitfield32: value, selector
 _RANGES = {"u8": (0, 0xff), "u16": (0, 0xffff), "u32": (0, 0xffffffff),
            "u64": (0, 2**64 - 1), "uint": (0, 2**64 - 1),
            "s8": (-0x80, 0x7f), "s16": (-0x8000, 0x7fff), "s32": (-2**31, 2**31 - 1),
@@ -80,7 +81,8 @@ def _kind(a: AttrDef) -> str:
     if a.type in _FIXED:
         return "int"
     kinds = {"uint": "uint", "sint": "sint", "flag": "flag", "string": "string",
-             "binary": "binary", "nest": "nest", "indexed-array": "array", "pad": "pad"}
+             "binary": "binary", "nest": "nest", "indexed-array": "array", "pad": "pad",
+             "bitfield32": "bitfield32"}
     try:
         return kinds[a.type]
     except KeyError:
@@ -188,6 +190,13 @@ def _encode_one(a: Attr, value: Any) -> bytes:
         if not isinstance(value, (bytes, bytearray)):
             raise UsageError(f"{a.name}: bytes are expected, not {value!r}")
         return _tlv(a.id, bytes(value))
+    if k == "bitfield32":
+        if not isinstance(value, dict) or set(value) != {"value", "selector"}:
+            raise UsageError(f"{a.name}: {{'value': int, 'selector': int}} is expected")
+        try:
+            return _tlv(a.id, _BF32.pack(value["value"], value["selector"]))
+        except struct.error:
+            raise UsageError(f"{a.name}: value and selector are u32s") from None
     assert a.sub is not None
     if k == "nest":
         return _tlv(a.id | NLA_F_NESTED, encode(a.sub, value))
@@ -237,6 +246,9 @@ def _decode_one(a: Attr, buf: Buf, pos: int, end: int) -> Any:
         return bytes(buf[pos:end]).rstrip(b"\0").decode("utf-8", "replace")
     elif k == "binary":
         return bytes(buf[pos:end]).hex()
+    elif k == "bitfield32":
+        value, selector = _BF32.unpack_from(buf, pos)
+        return {"value": value, "selector": selector}
     elif k == "nest":
         assert a.sub is not None
         return decode(a.sub, buf, pos, end)

@@ -72,3 +72,20 @@ def device_tree(name: str, ifindex: int, queues: Sequence[Any], slices: Sequence
     parts = [f"queues ({len(queues)})\n" + "\n".join(_branch(qlines))]
     parts.append(f"slices ({len(slices)})" + ("\n" + "\n".join(_branch(slines)) if slines else ""))
     return "\n".join([f"{name} (ifindex {ifindex})"] + _branch(parts))
+
+
+def _ids(ids: Sequence[int]) -> str:
+    return ",".join(map(str, ids)) or "-"
+
+
+def pool_tree(p: Any) -> str:
+    """A device's queue pools and their split (a pool.Pool), as a tree."""
+    head = p.devlink + "  " + "  ".join(
+        f"{t} pool {s.size} ({s.shared} shared, {s.free} free)" for t, s in p.pools.items())
+    fns = []
+    for f in p.functions:
+        label = f"{f.name} (port {f.port_index}" + (f", {f.netdev})" if f.netdev else ")")
+        label += "  " + "  ".join(f"{t} {s.used}/{s.share} used" for t, s in f.shares.items())
+        users = [f"{u.kind} {u.name}: rx {_ids(u.rx)}  tx {_ids(u.tx)}" for u in f.users]
+        fns.append("\n".join([label] + _branch(users)))
+    return "\n".join([head] + _branch(fns))

@@ -10,7 +10,8 @@ generated UAPI header:
   * attributes count from 1 in list order; ``value:`` sets an id and the
     count continues from there; a ``subset-of`` set reuses its parent's ids;
   * operations (notifications included) count from 1 in list order, with
-    the same ``value:`` override;
+    the same ``value:`` override; with ``enum-model: directional`` (devlink)
+    an operation's id is its request's ``value:``;
   * enum entries count from ``value-start`` (default 0); flags are bits.
 """
 from __future__ import annotations
@@ -22,9 +23,21 @@ from typing import Any, NamedTuple
 
 from .errors import SpecError
 
-SPEC_ENV = "QCTL_SPEC"
-BUNDLED_SPEC = os.path.join(os.path.dirname(__file__), "specs", "netdev.yaml")
-BUNDLED_COMPILED = os.path.join(os.path.dirname(__file__), "specs", "netdev.json")
+SPEC_ENV = "QCTL_SPEC"             # the netdev family's spec, instead of the bundled one
+SPECS_DIR = os.path.join(os.path.dirname(__file__), "specs")
+BUNDLED = ("netdev", "devlink")     # copies of the patched tree's specs
+
+
+def bundled(family: str) -> str:
+    return os.path.join(SPECS_DIR, f"{family}.yaml")
+
+
+def compiled_of(path: str) -> str:
+    return os.path.splitext(path)[0] + ".json"
+
+
+BUNDLED_SPEC = bundled("netdev")
+BUNDLED_COMPILED = compiled_of(BUNDLED_SPEC)
 COMPILED_VERSION = 1
 
 
@@ -175,7 +188,10 @@ def _load_sets(raw_sets: list[dict[str, Any]]) -> dict[str, AttrSet]:
                     big_endian=a.get("byte-order") == "big-endian",
                     min=_bound(checks.get("min")), max=_bound(checks.get("max")))
                 val += 1
-            if attr.value in aset.by_value:
+            same = aset.by_value.get(attr.value)
+            if same is not None and parent and same.name == attr.name:
+                continue        # a subset may list an attribute twice (devlink's does)
+            if same is not None:
                 raise SpecError(f"set '{s['name']}': id {attr.value} used twice")
             aset.by_name[attr.name] = attr
             aset.by_value[attr.value] = attr
@@ -186,15 +202,25 @@ def _load_sets(raw_sets: list[dict[str, Any]]) -> dict[str, AttrSet]:
 def _load_ops(raw: dict[str, Any]) -> dict[str, OpDef]:
     ops: dict[str, OpDef] = {}
     by_name_raw = {o["name"]: o for o in raw.get("list", [])}
+    directional = raw.get("enum-model") == "directional"
     val = 1
     seen: set[int] = set()
     for o in raw.get("list", []):
-        if "value" in o:
+        do, dump = o.get("do"), o.get("dump")
+        if directional:
+            # each direction numbers its own messages, as ynl does: an op's
+            # id is its request's, counted over the ops that have one
+            if "notify" in o or "event" in o or not (do or dump):
+                continue                # nothing to send
+            mode = do if do else dump
+            req = mode.get("request", {}) if isinstance(mode, dict) else {}
+            if isinstance(req, dict) and req.get("value"):
+                val = int(req["value"])
+        elif "value" in o:
             val = int(o["value"])
-        if val in seen:
+        if val in seen and not directional:
             raise SpecError(f"operation '{o['name']}': id {val} used twice")
         seen.add(val)
-        do, dump = o.get("do"), o.get("dump")
         attr_set = o.get("attribute-set")
         if attr_set is None and "notify" in o:
             attr_set = by_name_raw.get(o["notify"], {}).get("attribute-set")
@@ -259,8 +285,8 @@ def _read_compiled(path: str, digest: str | None) -> dict[str, Any] | None:
 
 
 def _raw_spec(path: str) -> dict[str, Any]:
-    if path == BUNDLED_SPEC:
-        raw = _read_compiled(BUNDLED_COMPILED, None)
+    if os.path.dirname(path) == SPECS_DIR:
+        raw = _read_compiled(compiled_of(path), None)
         if raw is not None:
             return raw
     digest = _digest(path)
@@ -280,9 +306,13 @@ def _raw_spec(path: str) -> dict[str, Any]:
     return dict(compiled["spec"])
 
 
-def load_spec(path: str | None = None) -> FamilySpec:
-    """Load a family spec: `path`, else $QCTL_SPEC, else the bundled copy."""
-    path = path or os.environ.get(SPEC_ENV) or BUNDLED_SPEC
+def load_spec(path: str | None = None, family: str = "netdev") -> FamilySpec:
+    """Load a family spec: `path`, else for netdev $QCTL_SPEC, else the
+    bundled copy of `family`'s."""
+    if family not in BUNDLED:
+        raise SpecError(f"no bundled spec for family '{family}'")
+    env = os.environ.get(SPEC_ENV) if family == "netdev" else None
+    path = path or env or bundled(family)
     raw = _raw_spec(path)
     return FamilySpec(
         name=raw["name"], path=path,
@@ -294,14 +324,19 @@ def load_spec(path: str | None = None) -> FamilySpec:
 
 def main(argv: list[str]) -> int:
     """python -m qctl.spec compile [SPEC [OUT]]: write the compiled spec
-    (default: the bundled one, next to it); --check: exit 1 on drift."""
+    (default: every bundled one, next to it); --check: exit 1 on drift."""
     check = "--check" in argv
     args = [a for a in argv if a != "--check"]
     if not args or args[0] != "compile":
         print("usage: python -m qctl.spec compile [--check] [SPEC [OUT]]", file=sys.stderr)
         return 2
-    src = args[1] if len(args) > 1 else BUNDLED_SPEC
-    out = args[2] if len(args) > 2 else BUNDLED_COMPILED
+    if len(args) == 1:
+        return max(_compile_one(bundled(f), compiled_of(bundled(f)), check) for f in BUNDLED)
+    src = args[1]
+    return _compile_one(src, args[2] if len(args) > 2 else compiled_of(src), check)
+
+
+def _compile_one(src: str, out: str, check: bool) -> int:
     text = json.dumps(compile_spec(src), sort_keys=True, separators=(",", ":")) + "\n"
     if check:
         try:
