@@ -33,30 +33,32 @@ export CCACHE_BASEDIR=$QM_WORK
 mk() { make -C "$KDIR" O="$out" ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc" "$@"; }
 
 # Configure into a scratch file; only replace .config when it changed, so an
-# unchanged configuration never triggers a rebuild.
+# unchanged configuration never triggers a rebuild.  The configuration is
+# resolved in a directory of its own that is kept, so kconfig's host tools
+# are built once, not on every call (check-series.sh calls this per patch).
 cfg=$(mktemp)
 trap 'rm -f "$cfg"' EXIT
 (
-	tmpo=$(mktemp -d)
-	trap 'rm -rf "$tmpo"' EXIT
-	make -s -C "$KDIR" O="$tmpo" ARCH=x86_64 tinyconfig >/dev/null
-	"$KDIR/scripts/kconfig/merge_config.sh" -m -O "$tmpo" "$tmpo/.config" "${frags[@]}" >/dev/null
-	make -s -C "$KDIR" O="$tmpo" ARCH=x86_64 olddefconfig >/dev/null
+	kc=$QM_WORK/kconfig-$lane
+	mkdir -p "$kc"
+	make -s -C "$KDIR" O="$kc" ARCH=x86_64 tinyconfig >/dev/null
+	"$KDIR/scripts/kconfig/merge_config.sh" -m -O "$kc" "$kc/.config" "${frags[@]}" >/dev/null
+	make -s -C "$KDIR" O="$kc" ARCH=x86_64 olddefconfig >/dev/null
 	# Every fragment line must have survived olddefconfig.
 	bad=0
 	for f in "${frags[@]}"; do
 		while IFS= read -r line; do
 			case "$line" in
 			CONFIG_*=n) k=${line%%=*}
-				grep -qx "# $k is not set" "$tmpo/.config" || grep -qx "$k=n" "$tmpo/.config" ||
-					! grep -q "^$k=" "$tmpo/.config" || { echo "  $line -> $(grep "^$k=" "$tmpo/.config")" >&2; bad=1; } ;;
-			CONFIG_*) grep -qx "$line" "$tmpo/.config" ||
+				grep -qx "# $k is not set" "$kc/.config" || grep -qx "$k=n" "$kc/.config" ||
+					! grep -q "^$k=" "$kc/.config" || { echo "  $line -> $(grep "^$k=" "$kc/.config")" >&2; bad=1; } ;;
+			CONFIG_*) grep -qx "$line" "$kc/.config" ||
 				{ echo "  $(basename "$f"): $line not in final .config" >&2; bad=1; } ;;
 			esac
 		done < "$f"
 	done
 	[ $bad = 0 ] || exit 1
-	cp "$tmpo/.config" "$cfg"
+	cp "$kc/.config" "$cfg"
 ) || qm_die "Kconfig fragments do not resolve (see above)"
 if ! cmp -s "$cfg" "$out/.config"; then
 	cp "$cfg" "$out/.config"
