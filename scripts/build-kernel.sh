@@ -34,13 +34,26 @@ mk() { make -C "$KDIR" O="$out" ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc" 
 
 # Configure into a scratch file; only replace .config when it changed, so an
 # unchanged configuration never triggers a rebuild.  The configuration is
-# resolved in a directory of its own that is kept, so kconfig's host tools
-# are built once, not on every call (check-series.sh calls this per patch).
+# resolved in .work/kconfig-<lane>, which is kept with the key of what it
+# was resolved from: the fragments, the tree's Kconfig files and config
+# snippets, kconfig itself and the tools Kconfig probes.  check-series.sh
+# calls this once per patch, and most patches change none of that.
 cfg=$(mktemp)
 trap 'rm -f "$cfg"' EXIT
 (
 	kc=$QM_WORK/kconfig-$lane
 	mkdir -p "$kc"
+	paths=('*Kconfig*' kernel/configs arch/x86/configs scripts/kconfig)
+	key=$({ cat "${frags[@]}"; git -C "$KDIR" ls-files -s -- "${paths[@]}"
+		gcc --version; ld --version; pahole --version; } 2>&1 | sha256sum)
+	# uncommitted changes to those files are not in the key: resolve
+	# afresh and do not keep the result
+	git -C "$KDIR" diff --quiet HEAD -- "${paths[@]}" 2>/dev/null || key=""
+	if [ -n "$key" ] && [ -f "$kc/.config" ] && [ "$(cat "$kc/key" 2>/dev/null)" = "$key" ]; then
+		cp "$kc/.config" "$cfg"
+		exit 0
+	fi
+	rm -f "$kc/key"
 	make -s -C "$KDIR" O="$kc" ARCH=x86_64 tinyconfig >/dev/null
 	"$KDIR/scripts/kconfig/merge_config.sh" -m -O "$kc" "$kc/.config" "${frags[@]}" >/dev/null
 	make -s -C "$KDIR" O="$kc" ARCH=x86_64 olddefconfig >/dev/null
@@ -59,6 +72,7 @@ trap 'rm -f "$cfg"' EXIT
 	done
 	[ $bad = 0 ] || exit 1
 	cp "$kc/.config" "$cfg"
+	[ -z "$key" ] || echo "$key" > "$kc/key"
 ) || qm_die "Kconfig fragments do not resolve (see above)"
 if ! cmp -s "$cfg" "$out/.config"; then
 	cp "$cfg" "$out/.config"
