@@ -32,10 +32,17 @@ export CCACHE_BASEDIR=$QM_WORK
 # the touched C files and headers.  One "path: text" line each, line
 # numbers dropped (they move between patches).
 warnings() {
-	local f have=()
-	cp "$QM_WORK/build-lean/.config" "$w1/.config"
-	make -s -C "$KDIR" O="$w1" ARCH=x86_64 HOSTCC="ccache gcc" olddefconfig prepare \
-		>/dev/null 2>&1 || qm_die "cannot prepare $w1"
+	local f have=() stamp
+	# prepare only when the tree or the config moved since the last call
+	# (the "after" of one patch is the "before" of the next)
+	stamp="$(g rev-parse HEAD) $(sha1sum < "$QM_WORK/build-lean/.config")"
+	if [ "$(cat "$w1/.qm-prepared" 2>/dev/null)" != "$stamp" ]; then
+		rm -f "$w1/.qm-prepared"
+		cp "$QM_WORK/build-lean/.config" "$w1/.config"
+		make -s -C "$KDIR" O="$w1" ARCH=x86_64 HOSTCC="ccache gcc" olddefconfig prepare \
+			>/dev/null 2>&1 || qm_die "cannot prepare $w1"
+		echo "$stamp" > "$w1/.qm-prepared"
+	fi
 	for f in "${objs[@]}"; do
 		[ ! -f "$KDIR/${f%.o}.c" ] || have+=("$f")
 	done
