@@ -8,7 +8,8 @@
 # PAIRS queue pairs each) on multi-queue taps bridged in a network namespace
 # of this run's own (scripts/lib.sh, qm_vnet_*); it is removed on any exit.
 # QM_LANE_DIR names the guest's report folder (results/<it>/) when it is not
-# the lane's own (the virtio-net lane boots the lean kernel).
+# the lane's own (the virtio-net lane boots the lean kernel).  QM_KEEP_UDEV=1
+# reaches the guest, where selftests/run-in-vm.sh then keeps udevd running.
 # Returns CMD's exit code.  The guest sees the host file system read-only,
 # plus results/ read-write (--rwdir), where tests leave their reports.
 # KVM is tried first; if qemu cannot start a KVM guest on this host (seen
@@ -83,6 +84,7 @@ timeout --foreground -k 10 "$tmo" "${netns_exec[@]}" "$vng" --run "$out" --user 
 	--rwdir "$QM_RESULTS" \
 	-- env QM_ROOT="$QM_ROOT" QM_RESULTS="$QM_RESULTS" QM_VENV="$QM_VENV" \
 	   QM_KDIR="$KDIR" QM_LANE="${QM_LANE_DIR:-$lane}" PYTHONDONTWRITEBYTECODE=1 \
+	   QM_KEEP_UDEV="${QM_KEEP_UDEV:-0}" \
 	   sh -c 'echo up > "$0"; exec "$@"' "$marker" "$@"
 rc=$?
 set -e

@@ -24,6 +24,13 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
+# a misspelt suite would run nothing and pass
+for s in ${suite//,/ }; do
+	case "$s" in
+	all|qmgmt|qdisc|kselftest|upstream|virtio) ;;
+	*) echo "run-in-vm.sh: unknown suite '$s' (all, qmgmt, qdisc, kselftest, upstream, virtio)" >&2; exit 2 ;;
+	esac
+done
 : "${QM_ROOT:?}" "${QM_RESULTS:?}" "${QM_VENV:?}" "${QM_KDIR:?}" "${QM_LANE:=lean}"
 out=$QM_RESULTS/$QM_LANE
 mkdir -p "$out"

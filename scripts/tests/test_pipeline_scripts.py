@@ -182,3 +182,15 @@ def test_fragments_do_not_conflict():
     # facts measured on this machine
     assert vals["CONFIG_ACPI"][0] == "y", "without ACPI the guest never powers off"
     assert vals["CONFIG_NETDEVSIM"][0] in ("y", "m")
+
+
+@pytest.mark.parametrize("suite", ["none", "qmgmt,kselftests"])
+def test_in_vm_runner_refuses_an_unknown_suite(tmp_path, suite):
+    # a misspelt suite would run no test and pass
+    env = dict(os.environ, QM_ROOT=str(tmp_path), QM_RESULTS=str(tmp_path),
+               QM_VENV=str(tmp_path), QM_KDIR=str(tmp_path))
+    p = subprocess.run(["bash", os.path.join(ROOT, "selftests", "run-in-vm.sh"),
+                        "--suite", suite], env=env, capture_output=True, text=True)
+    assert p.returncode == 2, p.stderr
+    assert "unknown suite" in p.stderr
+    assert not os.listdir(tmp_path)
