@@ -53,7 +53,7 @@ summary "kernel: $(uname -r) lane: $QM_LANE"
 # give slices explicit MACs.  Under TCG its workers, one rule run per queue
 # kobject, took 37% of the debug lane's kselftest time (892 s with it, 558 s
 # without), and upstream lib's NetdevSimDev, which runs `udevadm settle`
-# under cmd()'s 20 s, timed out or got "Broken pipe" from the busy daemon.
+# under cmd()'s 20 s, timed out or failed with "Broken pipe" (2026-12-06).
 # Without a daemon `udevadm settle` returns at once.  QM_KEEP_UDEV=1 keeps it.
 if [ "${QM_KEEP_UDEV:-0}" != 1 ] && udevadm control --ping 2>/dev/null; then
 	udevadm settle --timeout=120
