@@ -232,7 +232,12 @@ def test_container_admin(parent, nd, mk_slice):
     # slice-create and slice-delete are admin-perm: initial user namespace only
     assert res["nested_create"]["errno"] == "EPERM"
     assert res["delete"]["errno"] == "EPERM"
-    assert res["dump"] == [["qmsl1", True]]
+    # nothing names the host: slice-get has no parent ifindex or parent
+    # queue ids, the link no @ifN and no link-netnsid
+    assert res["dump"] == [["qmsl1", None, [None] * 6]]
+    assert res["get"]["parent_ifindex"] is None
+    assert {q["parent_id"] for q in res["get"]["queues"]} == {None}
+    assert res["iflink"] in (None, res["ifindex"]) and res["link_netnsid"] is None
 
     # the container exited: its netns is gone, so is the slice, and the
     # parent got its queues back (the other slice keeps its own)
@@ -286,7 +291,10 @@ def test_lifetime_netns_move_keeps_queues_and_traffic(nsim_pair, nd, mk_slice, n
     cmd(["ip", "link", "set", "qmsl1", "up"], ns=ns.name)
     with netdev(ns.name) as inner:
         moved = inner.slice("qmsl1")
-        assert moved.queues == s.queues and moved.parent_netns_id is not None
+        # the parent is named in its own netns only
+        assert [(q.type, q.id, q.parent_id) for q in moved.queues] == \
+            [(q.type, q.id, None) for q in s.queues]
+        assert moved.parent_ifindex is None
         qs = inner.queues("qmsl1")
         assert [(q.type, q.id, q.lease) for q in qs] == [("rx", 0, None), ("rx", 1, None),
                                                           ("tx", 0, None)]

@@ -39,6 +39,10 @@ def run(nd: Netdev, name: str, parent_ifindex: int, other_ifindex: int) -> dict[
         ipr.link("set", index=idx, state="up")
         res["links"] = sorted(n for n in (str(x.get_attr("IFLA_IFNAME")) for x in
                                           ipr.get_links()) if n not in FALLBACK_DEVS)
+        (link,) = ipr.get_links(idx)
+        # what `ip -d link` would show as @ifN and link-netnsid
+        res["iflink"] = link.get_attr("IFLA_LINK")
+        res["link_netnsid"] = link.get_attr("IFLA_LINK_NETNSID")
     res["ifindex"] = idx
     res["initial"] = [[q.type, q.id] for q in nd.queues(idx)]
     res["lease"] = [[q.type, q.id, q.lease.ifindex, q.lease.id, q.lease.netns_id]
@@ -66,7 +70,10 @@ def run(nd: Netdev, name: str, parent_ifindex: int, other_ifindex: int) -> dict[
     res["nested_create"] = outcome(lambda: nd.client.do(
         "slice-create", {"parent-ifindex": idx, "rx-queues": 1, "tx-queues": 1}))
     res["delete"] = outcome(lambda: nd.client.do("slice-delete", {"ifindex": idx}))
-    res["dump"] = [[s.name, s.parent_netns_id is not None] for s in nd.slices()]
+    # slice-get names no parent here: no parent ifindex, no parent queue ids
+    res["dump"] = [[s.name, s.parent_ifindex, [q.parent_id for q in s.queues]]
+                   for s in nd.slices()]
+    res["get"] = nd.slice(idx).to_json()
     return res
 
 

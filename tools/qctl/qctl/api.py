@@ -241,7 +241,7 @@ class Netdev:
             except DeviceError:
                 self.client.do("slice-delete", {"ifindex": sl.ifindex})
                 raise
-            return self.slice_by_id(sl.parent_ifindex, sl.id)
+            return self.slice_by_id(req["parent-ifindex"], sl.id)
         finally:
             if owned and target is not None:
                 target.close()
@@ -276,7 +276,8 @@ class Netdev:
         """Slices of every parent here (or of one), and slices living here."""
         req = {"parent-ifindex": self.resolve(parent)} if parent is not None else {}
         res = [Slice.from_attrs(a) for a in self.client.dump("slice-get", req)]
-        return sorted(res, key=lambda s: (s.parent_ifindex, s.id))
+        # a slice whose parent is elsewhere has no parent ifindex here
+        return sorted(res, key=lambda s: (s.parent_ifindex or 0, s.id))
 
     def slice_delete(self, dev: str | int | None = None, parent: str | int | None = None,
                      slice_id: int | None = None) -> Slice:
@@ -289,7 +290,7 @@ class Netdev:
         if parent is None or slice_id is None:
             raise UsageError("name the slice, or give both its parent and its id")
         sl = self.slice_by_id(parent, slice_id)
-        self.client.do("slice-delete", {"parent-ifindex": sl.parent_ifindex, "id": sl.id})
+        self.client.do("slice-delete", {"parent-ifindex": self.resolve(parent), "id": sl.id})
         return sl
 
     def overview(self, dev: str | int) -> Overview:

@@ -216,11 +216,16 @@ def show(c: Ctx, dev: str) -> None:
     c.out(o.to_json(), render.device_tree(o.name, o.ifindex, o.queues, o.slices, o.names))
 
 
+def _of_parent(s: Slice) -> str:
+    """' of ifindex N', or nothing where the kernel does not name the parent."""
+    return f" of ifindex {s.parent_ifindex}" if s.parent_ifindex is not None else ""
+
+
 def _slice_text(s: Slice) -> str:
     from . import render
     where = f" (netns id {s.netns_id})" if s.netns_id is not None else ""
     rows = [(q.type, q.id, q.parent_id) for q in s.queues]
-    return (f"slice {s.id} of ifindex {s.parent_ifindex}: {s.name} ifindex {s.ifindex}{where}\n"
+    return (f"slice {s.id}{_of_parent(s)}: {s.name} ifindex {s.ifindex}{where}\n"
             f"  mac {s.mac}  rx {s.rx_queues}  tx {s.tx_queues}  max-queues {s.max_queues}\n"
             + render.table(("TYPE", "ID", "PARENT-ID"), rows))
 
@@ -293,7 +298,7 @@ def slice_delete(c: Ctx, slice_dev: str | None, parent: str | None,
         raise click.UsageError("name SLICE, or give both --parent and --id")
     s = c.nd.slice_delete(slice_dev, parent=parent, slice_id=slice_id)
     c.out({**s.to_json(), "deleted": True},
-          f"deleted slice {s.id} ({s.name}) of ifindex {s.parent_ifindex}")
+          f"deleted slice {s.id} ({s.name}){_of_parent(s)}")
 
 
 @slice_group.command("list")

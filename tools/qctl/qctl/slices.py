@@ -32,23 +32,27 @@ def format_mac(value: str | bytes) -> str:
 
 
 class SliceQueue(NamedTuple):
-    """One slice queue and the parent queue behind it."""
+    """One slice queue and the parent queue behind it (None outside the
+    parent's netns: the kernel names the parent there only)."""
 
     type: str
     id: int
-    parent_id: int
+    parent_id: int | None
 
     @classmethod
     def from_attrs(cls, a: dict[str, Any]) -> SliceQueue:
-        return cls(type=str(a["type"]), id=int(a["id"]), parent_id=int(a["parent-id"]))
+        pid = a.get("parent-id")
+        return cls(type=str(a["type"]), id=int(a["id"]),
+                   parent_id=None if pid is None else int(pid))
 
 
 class Slice(NamedTuple):
-    """A slice as slice-get reports it, seen from the requester's netns."""
+    """A slice as slice-get reports it, seen from the requester's netns: the
+    parent (its ifindex, the parent queue ids) only from the parent's."""
 
     id: int
     ifindex: int
-    parent_ifindex: int
+    parent_ifindex: int | None
     name: str
     rx_queues: int
     tx_queues: int
@@ -56,18 +60,18 @@ class Slice(NamedTuple):
     mac: str
     queues: tuple[SliceQueue, ...] = ()
     netns_id: int | None = None
-    parent_netns_id: int | None = None
 
     @classmethod
     def from_attrs(cls, a: dict[str, Any]) -> Slice:
         qs = tuple(sorted((SliceQueue.from_attrs(q) for q in a.get("queue", [])),
                           key=lambda q: (q.type != "rx", q.id)))
+        parent = a.get("parent-ifindex")
         return cls(id=int(a["id"]), ifindex=int(a["ifindex"]),
-                   parent_ifindex=int(a["parent-ifindex"]), name=str(a["name"]),
+                   parent_ifindex=None if parent is None else int(parent),
+                   name=str(a["name"]),
                    rx_queues=int(a["rx-queues"]), tx_queues=int(a["tx-queues"]),
                    max_queues=int(a["max-queues"]), mac=format_mac(a["mac"]),
-                   queues=qs, netns_id=a.get("netns-id"),
-                   parent_netns_id=a.get("parent-netns-id"))
+                   queues=qs, netns_id=a.get("netns-id"))
 
     def queues_of(self, qtype: str) -> list[SliceQueue]:
         return [q for q in self.queues if q.type == qtype]
@@ -79,7 +83,6 @@ class Slice(NamedTuple):
             "parent_ifindex": self.parent_ifindex, "mac": self.mac,
             "rx_queues": self.rx_queues, "tx_queues": self.tx_queues,
             "max_queues": self.max_queues, "netns_id": self.netns_id,
-            "parent_netns_id": self.parent_netns_id,
             "queues": [{"type": q.type, "id": q.id, "parent_id": q.parent_id}
                        for q in self.queues],
         }

@@ -141,15 +141,20 @@ def cmd_check(conf: dict[str, Any], env: Env) -> None:
     req = request(conf, env)
     with _netdev(Netns(None, path=env.netns)) as nd:
         sl = nd.slice(env.ifname)         # by name, in the container's netns
-        if (sl.parent_ifindex, sl.id) != (att.parent_ifindex, att.slice_id):
-            raise CniError(E_INVALID_CONFIG, f"{env.ifname} is slice {sl.id} of ifindex "
-                           f"{sl.parent_ifindex}, not slice {att.slice_id} of "
-                           f"{att.parent_ifindex}")
-        if sl.max_queues != req.max_queues:
-            raise CniError(E_INVALID_CONFIG, f"{env.ifname} has max-queues {sl.max_queues}, "
-                           f"not {req.max_queues}")
-        if sl.rx_queues < 1 or sl.tx_queues < 1:
-            raise CniError(E_INVALID_CONFIG, f"{env.ifname} has no queues left")
+    # the container's view names no parent: ask the host which slice it is
+    with _netdev() as host:
+        try:
+            ours = host.slice_by_id(att.parent_ifindex, att.slice_id)
+        except KernelError:
+            ours = None
+    if ours is None or (ours.id, ours.ifindex) != (sl.id, sl.ifindex):
+        raise CniError(E_INVALID_CONFIG, f"{env.ifname} (ifindex {sl.ifindex}) is not "
+                       f"slice {att.slice_id} of ifindex {att.parent_ifindex}")
+    if sl.max_queues != req.max_queues:
+        raise CniError(E_INVALID_CONFIG, f"{env.ifname} has max-queues {sl.max_queues}, "
+                       f"not {req.max_queues}")
+    if sl.rx_queues < 1 or sl.tx_queues < 1:
+        raise CniError(E_INVALID_CONFIG, f"{env.ifname} has no queues left")
     if att.ipam is not None:
         ipam.delegate("CHECK", conf, att.ipam, env)
 
