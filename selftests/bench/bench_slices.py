@@ -16,7 +16,7 @@ Figures, all from one run:
      add/remove events is not counted;
   3. slice-delete latency against the slice's size (1, 16 and 64 queues of
      each type): what teardown costs per queue (grace periods under
-     rtnl_lock, review D12), median and p90, and the ratio 64/1.
+     rtnl_lock), median and p90, and the ratio 64/1.
 Results go to stdout and to $QM_RESULTS/bench-slices.json.
 """
 from __future__ import annotations
