@@ -33,7 +33,13 @@ def test_upstream_7_1_ids_unchanged(spec):
     assert spec.op("queue-create").value == 16
     assert spec.op("napi-set").value == 14 and spec.op("bind-tx").value == 15
     assert spec.attr_set("queue")["lease"].value == 8
-    assert spec.attr_set("queue")["dynamic"].value == 9
+
+
+def test_qmgmt_attrs_start_at_64(spec):
+    """An attribute added to an upstream set takes 64 and up, as commands do."""
+    queue = spec.attr_set("queue")
+    assert queue["dynamic"].value == 64
+    assert max(v for v, a in queue.by_value.items() if a.name != "dynamic") < 64
 
 
 def test_qmgmt_ops_start_at_64(spec):
