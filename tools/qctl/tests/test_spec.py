@@ -110,7 +110,10 @@ def test_ids_match_generated_uapi_header():
         assert re.search(rf"^\+\t{c}[ ,=]", text, re.M), f"{c} not generated"
     m = re.search(r"^\+\tNETDEV_CMD_QUEUE_DESTROY = (\d+),", text, re.M)
     assert m and int(m.group(1)) == spec.op("queue-destroy").value
-    assert re.search(r"^\+\tNETDEV_A_QUEUE_DYNAMIC,", text, re.M)
+    m = re.search(r"^\+\tNETDEV_A_QUEUE_DYNAMIC = (\d+),", text, re.M)
+    assert m and int(m.group(1)) == spec.attr_set("queue")["dynamic"].value
+    m = re.search(r"^\+\tDEVLINK_PORT_FN_ATTR_RX_QUEUES = (\d+),", text, re.M)
+    assert m and int(m.group(1)) == 64, "devlink.h is hand-written: pinned there"
 
 
 def _write(tmp_path, body: str) -> str:
