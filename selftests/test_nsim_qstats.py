@@ -1,4 +1,4 @@
-"""netdevsim reports real per-queue counters (patch 0001).
+"""netdevsim reports real per-queue counters (patch 0003).
 
 Frames pinned to one TX queue of the sender must show up on exactly that TX
 queue of the sender and the same-numbered RX queue of the peer, and the
