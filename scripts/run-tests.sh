@@ -8,8 +8,10 @@
 #  2. base + patches: apply, round-trip export check, generated-netlink
 #     drift check, checkpatch --strict on every patch
 #  3. lean lane: every patch built on its own (W=1 and kernel-doc on the
-#     files it touches, no new warnings; the
-#     last step is the lean kernel), boot under virtme-ng, qmgmt selftests,
+#     files it touches, no new warnings; the last step is the lean
+#     kernel), the series' C files built with clang (LLVM=1, W=1: no
+#     warning on a line the series added), boot under virtme-ng, qmgmt
+#     selftests,
 #     the series' kernel selftest and the upstream regression floor
 #     then the virtio-net lane: the lean kernel booted with two virtio-net
 #     NICs (vm-run.sh --vnet 4), the series' NIC test, the upstream NIC
@@ -89,6 +91,7 @@ step "checkpatch --strict" "$QM_ROOT/scripts/checkpatch.sh"
 
 step "selftest helpers" "$QM_ROOT/scripts/build-selftest-helpers.sh"
 if step "every patch builds (+W=1, kdoc)" "$QM_ROOT/scripts/check-series.sh"; then
+	step "clang (LLVM=1) W=1 of the series' files" "$QM_ROOT/scripts/check-clang.sh"
 	step "VM lean: selftests + floor" "$QM_ROOT/scripts/vm-run.sh" --lane lean --timeout 2400 -- \
 		"$QM_ROOT/selftests/run-in-vm.sh" --suite all
 	# a lane of its own: two virtio-net NICs on bridged multi-queue taps;

@@ -10,6 +10,8 @@ pkgs=(
 	build-essential flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
 	ccache git
 	clang llvm
+	# scripts/check-clang.sh: the kernel wants clang >= 17 (Debian 12: 19)
+	clang-19 lld-19 llvm-19
 	qemu-system-x86 udev
 	iproute2 ethtool procps socat iputils-ping util-linux
 	# AF_XDP through libxdp (qctl.xsk; its default XSK program ships here)
