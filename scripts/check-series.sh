@@ -33,9 +33,11 @@ export CCACHE_BASEDIR=$QM_WORK
 # numbers dropped (they move between patches).
 warnings() {
 	local f have=() stamp
-	# prepare only when the tree or the config moved since the last call
-	# (the "after" of one patch is the "before" of the next)
-	stamp="$(g rev-parse HEAD) $(sha1sum < "$QM_WORK/build-lean/.config")"
+	# olddefconfig only when the config moved: a single-target make runs
+	# "prepare" itself ($(build-dir): prepare in the top Makefile), so a
+	# tree that moved needs nothing more, and an explicit olddefconfig
+	# costs 10-20 s a call even when nothing changed
+	stamp=$(sha1sum < "$QM_WORK/build-lean/.config")
 	if [ "$(cat "$w1/.qm-prepared" 2>/dev/null)" != "$stamp" ]; then
 		rm -f "$w1/.qm-prepared"
 		cp "$QM_WORK/build-lean/.config" "$w1/.config"
@@ -49,7 +51,7 @@ warnings() {
 	{
 		if [ ${#have[@]} -gt 0 ]; then
 			rm -f "${have[@]/#/$w1/}"
-			make -C "$KDIR" O="$w1" ARCH=x86_64 CC="ccache gcc" W=1 \
+			make -C "$KDIR" O="$w1" ARCH=x86_64 HOSTCC="ccache gcc" CC="ccache gcc" W=1 \
 				-j"$(nproc)" "${have[@]}" 2>&1 || echo "BUILD FAILED"
 		fi
 		for f in "${files[@]}"; do
