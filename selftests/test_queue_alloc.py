@@ -208,11 +208,15 @@ def test_ethtool_L_refused_while_dynamic(dev2, nd):
     assert queue_ids(nd, dev2) == {"rx": [0, 1, 2, 3], "tx": [0, 1, 2, 3]}
 
 
-@pytest.mark.parametrize("step,code", [(1, errno.EIO), (2, errno.ENOMEM), (3, errno.EIO)])
-def test_fault_injection_rolls_back(dev2, nd, step, code):
+@pytest.mark.parametrize("step,code,msg", [
+    (1, errno.EIO, "injected failure picking a queue id"),  # ndo_queue_reserve
+    (2, errno.ENOMEM, "memory of rx queue 2"),               # ndo_queue_mem_alloc
+    (3, errno.EIO, "failed to start rx queue 2"),            # ndo_queue_start
+])
+def test_fault_injection_rolls_back(dev2, nd, step, code, msg):
     dev2.debugfs_write("queues/fail_alloc_step", str(step))
     e = expect_refusal(lambda: nd.alloc(dev2.ifindex, "rx"), code, nd=nd, dev=dev2)
-    assert "injected" in e.extack
+    assert msg in e.extack
     assert nsim_state(dev2)[("rx", 2)]["napi"] == "down"
     # one shot: the next allocation works and gets the same id
     assert nd.alloc(dev2.ifindex, "rx").id == 2
