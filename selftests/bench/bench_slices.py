@@ -9,13 +9,13 @@ Figures, all from one run:
      slice's MAC, then to the parent's, for the same time each (alternated,
      several rounds); packets per second counted on the receiving port's
      queues, median of the rounds and the ratio slice/parent;
-  2. slice create+delete latency (qctl client, one netlink do each) with 1,
+  2. slice create+delete latency (rtnetlink, one request each) with 1,
      16 and 128 other slices already on the parent: median and p90, and
      the ratio of the 128 and the 1 medians (is the cost flat?).  Each
      round starts after `udevadm settle`, so udev's work on earlier
      add/remove events is not counted;
-  3. slice-delete latency against the slice's size (1, 16 and 64 queues of
-     each type): what teardown costs per queue (grace periods under
+  3. slice deletion (ip link del) latency against the slice's size (1, 16
+     and 64 queues of each type): what teardown costs per queue (grace periods under
      rtnl_lock), median and p90, and the ratio 64/1.
 Results go to stdout and to $QM_RESULTS/bench-slices.json.
 """
@@ -39,6 +39,7 @@ from qmtest.nsim import NetdevSim  # noqa: E402
 from qmtest.qm import netdev, nsim_state  # noqa: E402
 from qmtest.traffic import dev_mac, mac_bytes, udp_frame  # noqa: E402
 from qmtest.utils import cmd  # noqa: E402
+from qctl.rtnl import RtnlSocket, SliceLink  # noqa: E402
 
 SLICE_MAC = "02:51:1c:00:be:01"
 
@@ -125,15 +126,14 @@ def bench_pps(rounds: int, seconds: float, sender: str = "python") -> dict:
 def bench_latency(levels: list[int], iterations: int) -> dict:
     # one rx + one tx queue per slice, plus the measured one, plus 2 static
     dev = NetdevSim(queues=max(levels) + 8)
-    nd = netdev()
+    rt = RtnlSocket()
     res: dict[str, Any] = {}
     try:
         cmd(["ethtool", "-L", dev.ifname, "combined", "2"])
         existing = 0
         for level in levels:
             while existing < level:
-                nd.client.do("slice-create", {"parent-ifindex": dev.ifindex, "rx-queues": 1,
-                                              "tx-queues": 1, "name": f"qmbs{existing}"})
+                rt.slice_add(SliceLink(parent=dev.ifindex, rx=1, tx=1, name=f"qmbs{existing}"))
                 existing += 1
             lat = []
             for _ in range(iterations):
@@ -141,9 +141,7 @@ def bench_latency(levels: list[int], iterations: int) -> dict:
                 # so the figure is the kernel's and not udev's backlog
                 cmd(["udevadm", "settle", "--timeout=60"], check=False)
                 t0 = time.perf_counter()
-                r = nd.client.do("slice-create", {"parent-ifindex": dev.ifindex,
-                                                  "rx-queues": 1, "tx-queues": 1})
-                nd.client.do("slice-delete", {"ifindex": r["ifindex"]})
+                rt.link_del(rt.slice_add(SliceLink(parent=dev.ifindex, rx=1, tx=1)))
                 lat.append(time.perf_counter() - t0)
             res[str(level)] = {"median_ms": statistics.median(lat) * 1e3,
                                "p90_ms": pct(lat, 0.9) * 1e3}
@@ -155,24 +153,23 @@ def bench_latency(levels: list[int], iterations: int) -> dict:
         res["parent_remove_slices"] = existing
         return res
     finally:
-        nd.close()
+        rt.close()
         dev.remove()
 
 
 def bench_delete_by_size(sizes: list[int], iterations: int) -> dict:
     dev = NetdevSim(queues=max(sizes) + 2)
-    nd = netdev()
+    rt = RtnlSocket()
     res: dict[str, Any] = {}
     try:
         cmd(["ethtool", "-L", dev.ifname, "combined", "2"])
         for size in sizes:
             lat = []
             for _ in range(iterations):
-                r = nd.client.do("slice-create", {"parent-ifindex": dev.ifindex,
-                                                  "rx-queues": size, "tx-queues": size})
+                ifindex = rt.slice_add(SliceLink(parent=dev.ifindex, rx=size, tx=size))
                 cmd(["udevadm", "settle", "--timeout=60"], check=False)
                 t0 = time.perf_counter()
-                nd.client.do("slice-delete", {"ifindex": r["ifindex"]})
+                rt.link_del(ifindex)
                 lat.append(time.perf_counter() - t0)
             res[str(size)] = {"median_ms": statistics.median(lat) * 1e3,
                               "p90_ms": pct(lat, 0.9) * 1e3}
@@ -180,7 +177,7 @@ def bench_delete_by_size(sizes: list[int], iterations: int) -> dict:
         res["ratio_max_over_min"] = res[hi]["median_ms"] / res[lo]["median_ms"]
         return res
     finally:
-        nd.close()
+        rt.close()
         dev.remove()
 
 

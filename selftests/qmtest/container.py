@@ -66,14 +66,15 @@ def run(nd: Netdev, name: str, parent_ifindex: int, other_ifindex: int) -> dict[
     res["other_alloc"] = outcome(lambda: nd.client.do(
         "queue-create", {"ifindex": other_ifindex, "type": "rx"}))
     res["other_get"] = outcome(lambda: nd.client.do("slice-get", {"ifindex": other_ifindex}))
-    # slices are made and destroyed from the parent's side only
-    res["nested_create"] = outcome(lambda: nd.client.do(
-        "slice-create", {"parent-ifindex": idx, "rx-queues": 1, "tx-queues": 1}))
-    res["delete"] = outcome(lambda: nd.client.do("slice-delete", {"ifindex": idx}))
+    # slices are made from the parent's side only: here a slice is the
+    # only candidate parent, and a slice cannot be one
+    res["nested_create"] = outcome(lambda: nd.slice_create(idx, 1, 1).id)
     # slice-get names no parent here: no parent ifindex, no parent queue ids
     res["dump"] = [[s.name, s.parent_ifindex, [q.parent_id for q in s.queues]]
                    for s in nd.slices()]
     res["get"] = nd.slice(idx).to_json()
+    # ip link del of its own link works, as for any link in its netns
+    res["delete"] = outcome(lambda: nd.slice_delete(idx).name)
     return res
 
 

@@ -45,6 +45,6 @@ def qstats_dev(nf: Any, ifindex: int) -> dict[str, int]:
     return nf.qstats_get({"ifindex": ifindex}, dump=True)[0]
 
 
-def cli() -> list[str]:
-    """The tree's ynl command line, with the patched netdev spec."""
-    return [sys.executable, f"{KDIR}/tools/net/ynl/pyynl/cli.py", "--spec", spec_path("netdev")]
+def cli(family: str = "netdev") -> list[str]:
+    """The tree's ynl command line, with the tree's (patched) spec of `family`."""
+    return [sys.executable, f"{KDIR}/tools/net/ynl/pyynl/cli.py", "--spec", spec_path(family)]

@@ -14,8 +14,9 @@ from typing import Any, NamedTuple
 
 from .client import GenlClient
 from .consts import QUEUE_TYPES, json_attrs
-from .errors import DeviceError, UsageError
+from .errors import DeviceError, KernelError, UsageError
 from .netns import Netns
+from .rtnl import RtnlSocket, SliceLink
 from .slices import Slice, parse_mac
 from .spec import FamilySpec
 
@@ -209,39 +210,48 @@ class Netdev:
                      move_to: str | Netns | None = None,
                      move_name: str | None = None) -> Slice:
         """Create a slice of `parent` with `rx`/`tx` queues (driver-chosen ids)
-        or the explicit parent queues `parent_ids`; move it to the named
-        netns `move_to` if given (named `move_name` there, if given).
+        or the explicit parent queues `parent_ids`, through rtnetlink (ip link
+        add link PARENT type slice); move it to the named netns `move_to` if
+        given (named `move_name` there, if given).
 
         If the move fails the slice is deleted again: nothing is left behind.
         """
-        req: dict[str, Any] = {"parent-ifindex": self.resolve(parent)}
         if parent_ids:
-            req["queue"] = [{"type": check_type(t), "parent-id": i} for t, i in parent_ids]
-        else:
-            if rx is None or tx is None:
-                raise UsageError("give --rx and --tx (or explicit parent queues)")
-            req["rx-queues"] = rx
-            req["tx-queues"] = tx
-        if name is not None:
-            req["name"] = name
-        if mac is not None:
-            req["mac"] = parse_mac(mac)
-        if max_queues is not None:
-            req["max-queues"] = max_queues
+            for t, _ in parent_ids:
+                check_type(t)
+        elif rx is None or tx is None:
+            raise UsageError("give --rx and --tx (or explicit parent queues)")
+        link = SliceLink(parent=self.resolve(parent), name=name,
+                         mac=parse_mac(mac) if mac is not None else None, quota=max_queues,
+                         rx=None if parent_ids else rx, tx=None if parent_ids else tx,
+                         parent_ids=list(parent_ids or []))
+        self.client.require("slice-get", "slices")
         owned = isinstance(move_to, str)
         target = Netns(move_to) if isinstance(move_to, str) else move_to
         try:
             if target is not None:
                 target.fd()     # it must exist before anything is created
-            sl = Slice.from_attrs(self.client.do("slice-create", req))
-            if target is None:
-                return sl
-            try:
-                self._move(sl.ifindex, target, move_name)
-            except DeviceError:
-                self.client.do("slice-delete", {"ifindex": sl.ifindex})
-                raise
-            return self.slice_by_id(req["parent-ifindex"], sl.id)
+            with self._ns.entered():
+                rtnl = RtnlSocket()
+            with rtnl:
+                try:
+                    ifindex = rtnl.slice_add(link)
+                except KernelError as e:
+                    # rtnetlink refuses a taken name before the slice code
+                    # runs, and says nothing: say which name
+                    if e.code != errno.EEXIST or e.extack or name is None:
+                        raise
+                    raise KernelError(e.op, e.code,
+                                      f"a device named {name} already exists{self._ns}") from None
+                sl = self.slice(ifindex)
+                if target is None:
+                    return sl
+                try:
+                    self._move(sl.ifindex, target, move_name)
+                except DeviceError:
+                    rtnl.link_del(sl.ifindex)
+                    raise
+            return self.slice_by_id(link.parent, sl.id)
         finally:
             if owned and target is not None:
                 target.close()
@@ -281,16 +291,18 @@ class Netdev:
 
     def slice_delete(self, dev: str | int | None = None, parent: str | int | None = None,
                      slice_id: int | None = None) -> Slice:
-        """Delete a slice named by its netdevice, or by parent and slice id;
-        returns what it was."""
+        """Delete a slice named by its netdevice, or by parent and slice id
+        (ip link del); returns what it was."""
         if dev is not None:
             sl = self.slice(dev)
-            self.client.do("slice-delete", {"ifindex": sl.ifindex})
-            return sl
-        if parent is None or slice_id is None:
+        elif parent is None or slice_id is None:
             raise UsageError("name the slice, or give both its parent and its id")
-        sl = self.slice_by_id(parent, slice_id)
-        self.client.do("slice-delete", {"parent-ifindex": self.resolve(parent), "id": sl.id})
+        else:
+            sl = self.slice_by_id(parent, slice_id)
+        with self._ns.entered():
+            rtnl = RtnlSocket()
+        with rtnl:
+            rtnl.link_del(sl.ifindex, sl.netns_id)
         return sl
 
     def overview(self, dev: str | int) -> Overview:

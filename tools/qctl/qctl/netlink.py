@@ -120,13 +120,14 @@ class Family:
 
 
 class NetlinkSocket:
-    """A blocking generic netlink socket: send a message, read datagrams.
+    """A blocking netlink socket (generic netlink unless told otherwise):
+    send a message, read datagrams.
 
     It is created in the calling thread's network namespace and stays there.
     """
 
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
+    def __init__(self, proto: int = NETLINK_GENERIC) -> None:
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, proto)
         try:
             for opt in (NETLINK_CAP_ACK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK):
                 self.sock.setsockopt(SOL_NETLINK, opt, 1)

@@ -155,11 +155,12 @@ def test_slice_create_explicit_queues(fake, capsys):
 
 
 def test_slice_create_refusal_shows_extack(fake, capsys):
-    fake.fail = KernelError("slice-create", errno.EEXIST, "a device named ns0 already exists")
+    fake.fail = KernelError("ip link add type slice", errno.EEXIST,
+                            "a device named ns0 already exists")
     rc, out, err = run_cli(capsys, ["slice", "create", "eth9", "--rx", "1", "--tx", "1",
                                 "--name", "ns0"])
     assert rc == 1 and out == ""
-    assert err.strip() == ("qctl: error: slice-create: EEXIST (File exists): "
+    assert err.strip() == ("qctl: error: ip link add type slice: EEXIST (File exists): "
                            "a device named ns0 already exists")
 
 

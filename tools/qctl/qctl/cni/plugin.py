@@ -83,7 +83,7 @@ def cmd_add(conf: dict[str, Any], env: Env) -> dict[str, Any]:
     netns = Netns(None, path=env.netns)
     netns.fd()                  # the sandbox must exist before anything is made
     with netns_closed(netns), _netdev() as nd:
-        nd.client.require("slice-create", "a slice for the container")
+        nd.client.require("slice-get", "a slice for the container")
         sl = nd.slice_create(req.parent, req.rx, req.tx, name=_tmp_name(env.container_id,
                                                                           env.ifname),
                              mac=req.mac, max_queues=req.max_queues, move_to=netns,
@@ -112,7 +112,7 @@ def cmd_add(conf: dict[str, Any], env: Env) -> dict[str, Any]:
 def _undo(nd: Any, att: state.Attachment, conf: dict[str, Any], env: Env) -> None:
     """Take back what ADD made; used when a later ADD step fails."""
     try:
-        nd.client.do("slice-delete", {"parent-ifindex": att.parent_ifindex, "id": att.slice_id})
+        nd.slice_delete(parent=att.parent_ifindex, slice_id=att.slice_id)
     except KernelError as e:
         if e.code not in (errno.ENOENT, errno.ENODEV):      # already gone
             raise
@@ -163,7 +163,7 @@ def cmd_status(conf: dict[str, Any], env: Env) -> None:
     parent = conf.get("parent")
     with _netdev() as nd:
         try:
-            nd.client.require("slice-create", "slices")
+            nd.client.require("slice-get", "slices")
             if isinstance(parent, str):
                 nd.resolve(parent)
         except (FeatureMissing, DeviceError) as e:
