@@ -5,7 +5,9 @@
 #
 # Every C file the series adds or changes that the lean config builds is
 # compiled with clang and W=1 in .work/build-clang (the lean .config, made
-# for clang; ccache-backed), at refs/qmgmt/applied.  A warning on a line
+# for clang, plus system sleep: code under CONFIG_PM_SLEEP, such as
+# virtio-net's freeze and restore, is built nowhere else; ccache-backed),
+# at refs/qmgmt/applied.  A warning on a line
 # the series added fails the check; warnings on upstream's own lines are
 # upstream's.  The kernel wants clang >= 17, so this uses the newest
 # clang-NN/ld.lld-NN pair installed (Debian 12: clang-19, lld-19;
@@ -32,10 +34,12 @@ mkdir -p "$out"
 export CCACHE_BASEDIR=$QM_WORK
 mk() { make -C "$KDIR" O="$out" ARCH=x86_64 LLVM="-$ver" HOSTCC="ccache clang-$ver" "$@"; }
 t0=$(qm_now)
-stamp="$applied $ver $(sha1sum < "$QM_WORK/build-lean/.config")"
+extra=(-e PM -e PM_SLEEP -e SUSPEND)
+stamp="$applied $ver ${extra[*]} $(sha1sum < "$QM_WORK/build-lean/.config")"
 if [ "$(cat "$out/.qm-prepared" 2>/dev/null)" != "$stamp" ]; then
 	rm -f "$out/.qm-prepared"
 	cp "$QM_WORK/build-lean/.config" "$out/.config"
+	"$KDIR/scripts/config" --file "$out/.config" "${extra[@]}"
 	mk -s olddefconfig prepare >/dev/null 2>&1 || qm_die "cannot prepare $out for clang-$ver"
 	echo "$stamp" > "$out/.qm-prepared"
 fi

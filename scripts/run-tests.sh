@@ -15,7 +15,9 @@
 #     the series' kernel selftest and the upstream regression floor
 #     then the virtio-net lane: the lean kernel booted with two virtio-net
 #     NICs (vm-run.sh --vnet 4), the series' NIC test, the upstream NIC
-#     tests that apply, qctl's tests on the real driver
+#     tests that apply, qctl's tests on the real driver; then the pm lane:
+#     the lean config plus system sleep, one suspend and resume of every
+#     device with a virtio-net queue allocated (selftests/suspend-lane.sh)
 #  4. debug lane (lockdep, KASAN, kmemleak, ref trackers): build, boot with
 #     the virtio-net NICs, the kernel-facing selftests; any splat fails
 # Exits non-zero if any step failed; prints a summary with timings.
@@ -99,6 +101,11 @@ if step "every patch builds (+W=1, kdoc)" "$QM_ROOT/scripts/check-series.sh"; th
 	step "VM virtio-net: real driver" env QM_LANE_DIR=virtio \
 		"$QM_ROOT/scripts/vm-run.sh" --lane lean --vnet 4 --timeout 1200 -- \
 		"$QM_ROOT/selftests/run-in-vm.sh" --suite virtio
+	# system sleep: the pm kernel (lean + pm.config) with the virtio-net
+	# NICs suspends and resumes every device with a queue allocated
+	if step "build pm kernel" "$QM_ROOT/scripts/build-kernel.sh" --lane pm >/dev/null; then
+		step "VM pm: virtio-net suspend/resume" "$QM_ROOT/selftests/suspend-lane.sh"
+	fi
 fi
 if [ $debug = 1 ]; then
 	if step "build debug kernel" "$QM_ROOT/scripts/build-kernel.sh" --lane debug >/dev/null; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boot a built qmgmt kernel under virtme-ng and run one command in it.
 #
-#   scripts/vm-run.sh [--lane lean|debug] [--timeout SECS] [--mem MB]
+#   scripts/vm-run.sh [--lane lean|debug|pm] [--timeout SECS] [--mem MB]
 #                     [--vnet PAIRS] -- CMD [ARGS...]
 #
 # --vnet PAIRS gives the guest two virtio-net NICs (mq, rss, iommu_platform,
@@ -79,8 +79,11 @@ rm -f "$marker"
 t0=$(qm_now)
 set +e
 # The guest does not inherit an activated venv; pass what it needs explicitly.
+# QM_VNG_VERBOSE=1: the guest's kernel console on stdout too
+verbose=()
+[ "${QM_VNG_VERBOSE:-0}" = 1 ] && verbose=(--verbose)
 timeout --foreground -k 10 "$tmo" "${netns_exec[@]}" "$vng" --run "$out" --user root \
-	"${accel_args[@]}" "${qemu_opts[@]}" --cpus 2 --memory "${mem}M" \
+	"${verbose[@]}" "${accel_args[@]}" "${qemu_opts[@]}" --cpus 2 --memory "${mem}M" \
 	--rwdir "$QM_RESULTS" \
 	-- env QM_ROOT="$QM_ROOT" QM_RESULTS="$QM_RESULTS" QM_VENV="$QM_VENV" \
 	   QM_KDIR="$KDIR" QM_LANE="${QM_LANE_DIR:-$lane}" PYTHONDONTWRITEBYTECODE=1 \
