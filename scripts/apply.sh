@@ -18,8 +18,8 @@
 
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--tree) KDIR=$(cd "${2:?}" && pwd); shift 2 ;;
-	-h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+	--tree) qm_set_tree "${2:-}"; shift 2 ;;
+	-h|--help) qm_usage ;;
 	*) qm_die "unknown argument: $1" ;;
 	esac
 done
@@ -27,7 +27,7 @@ done
 git -C "$KDIR" rev-parse -q --verify refs/qmgmt/base >/dev/null ||
 	qm_die "$KDIR has no qmgmt base; run scripts/fetch-base.sh first"
 
-g() { git -C "$KDIR" -c user.name=qmgmt -c user.email=qmgmt@localhost "$@"; }
+g() { qm_git "$@"; }
 
 # Refuse to clobber edits the developer has not exported yet.
 if ! g diff --quiet HEAD -- || ! g diff --cached --quiet HEAD --; then

@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) quick=(--quick); shift ;;
 	--out) out=${2:?}; shift 2 ;;
-	-h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+	-h|--help) qm_usage ;;
 	*) qm_die "unknown argument $1" ;;
 	esac
 done

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Configure and build the kernel tree out of tree, with ccache.
 #
-#   scripts/build-kernel.sh [--lane lean|debug|pm]
+#   scripts/build-kernel.sh [--lane lean|debug|sys]
 #
 # lean:  tinyconfig + Kconfig-fragments/{vm,qmgmt}.config
 # debug: lean + Kconfig-fragments/debug.config (lockdep, KASAN, kmemleak,
 #        ref trackers, fault injection)
-# pm:    lean + Kconfig-fragments/pm.config (system sleep and pm_test, for
-#        the virtio-net suspend/resume test)
+# sys:   lean + Kconfig-fragments/{pm,container}.config (system sleep and
+#        pm_test for the suspend/resume test; cgroups and seccomp for podman)
 # Output: .work/build-<lane>/ (bzImage, modules, vmlinux), usable by
 # scripts/vm-run.sh.  Prints the build time and ccache hit rate.
 . "$(dirname "$0")/lib.sh"
@@ -16,7 +16,7 @@ lane=lean
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--lane) lane=${2:?}; shift 2 ;;
-	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+	-h|--help) qm_usage ;;
 	*) qm_die "unknown argument: $1" ;;
 	esac
 done
@@ -24,8 +24,8 @@ frags=("$QM_ROOT/Kconfig-fragments/vm.config" "$QM_ROOT/Kconfig-fragments/qmgmt.
 case "$lane" in
 lean) ;;
 debug) frags+=("$QM_ROOT/Kconfig-fragments/debug.config") ;;
-pm) frags+=("$QM_ROOT/Kconfig-fragments/pm.config") ;;
-*) qm_die "unknown lane '$lane' (lean, debug or pm)" ;;
+sys) frags+=("$QM_ROOT/Kconfig-fragments/pm.config" "$QM_ROOT/Kconfig-fragments/container.config") ;;
+*) qm_die "unknown lane '$lane' (lean, debug or sys)" ;;
 esac
 
 command -v ccache >/dev/null || qm_die "ccache not installed (scripts/setup-host.sh)"

@@ -8,6 +8,7 @@
 #   drivers/net/napi_id_helper  napi_id.py
 # The distribution's UAPI headers suffice; no kernel headers install.
 . "$(dirname "$0")/lib.sh"
+qm_no_args "$@"
 st=$KDIR/tools/testing/selftests
 [ -d "$st" ] || qm_die "no selftests in $KDIR"
 command -v clang >/dev/null || qm_die "clang missing (scripts/setup-host.sh installs it)"

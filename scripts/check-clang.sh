@@ -13,8 +13,9 @@
 # clang-NN/ld.lld-NN pair installed (Debian 12: clang-19, lld-19;
 # scripts/setup-host.sh installs them).  The tree is not moved.
 . "$(dirname "$0")/lib.sh"
+qm_no_args "$@"
 
-g() { git -C "$KDIR" "$@"; }
+g() { qm_git "$@"; }
 applied=$(g rev-parse -q --verify refs/qmgmt/applied) ||
 	qm_die "$KDIR has no applied series; run scripts/apply.sh"
 [ "$(g rev-parse HEAD)" = "$applied" ] || qm_die "$KDIR is not at the applied series"

@@ -11,7 +11,13 @@
 # run scripts/export.sh.
 . "$(dirname "$0")/lib.sh"
 fix=0
-[ "${1:-}" = --fix ] && fix=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--fix) fix=1; shift ;;
+	-h|--help) qm_usage ;;
+	*) qm_die "unknown argument: $1" ;;
+	esac
+done
 QM_QCTL_SPECS="netdev devlink"      # qctl.spec.BUNDLED
 py=$QM_VENV/bin/python
 [ -x "$py" ] || py=python3

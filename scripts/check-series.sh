@@ -14,8 +14,9 @@
 #     W=1 build runs kernel-doc on every file, which ccache cannot skip.
 # The tree is moved back to the applied commit at the end, whatever happens.
 . "$(dirname "$0")/lib.sh"
+qm_no_args "$@"
 
-g() { git -C "$KDIR" "$@"; }
+g() { qm_git "$@"; }
 applied=$(g rev-parse -q --verify refs/qmgmt/applied) ||
 	qm_die "$KDIR has no applied series; run scripts/apply.sh"
 [ "$(g rev-parse HEAD)" = "$applied" ] || qm_die "$KDIR is not at the applied series"

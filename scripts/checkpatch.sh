@@ -2,6 +2,7 @@
 # checkpatch.pl --strict over every patch of the qmgmt series (new files
 # are inside the patches that add them).
 . "$(dirname "$0")/lib.sh"
+qm_no_args "$@"
 cp=$KDIR/scripts/checkpatch.pl
 [ -x "$cp" ] || qm_die "no checkpatch.pl in $KDIR"
 bad=0

@@ -14,14 +14,14 @@
 check=0
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--tree) KDIR=$(cd "${2:?}" && pwd); shift 2 ;;
+	--tree) qm_set_tree "${2:-}"; shift 2 ;;
 	--check) check=1; shift ;;
-	-h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+	-h|--help) qm_usage ;;
 	*) qm_die "unknown argument: $1" ;;
 	esac
 done
 
-g() { git -C "$KDIR" "$@"; }
+g() { qm_git "$@"; }
 g rev-parse -q --verify refs/qmgmt/base >/dev/null ||
 	qm_die "$KDIR was never set up by scripts/fetch-base.sh"
 g diff --quiet HEAD -- || qm_die "$KDIR has uncommitted changes; commit them first"

@@ -18,15 +18,11 @@ tree=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--tree) tree=${2:?--tree needs a path}; shift 2 ;;
-	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+	-h|--help) qm_usage ;;
 	*) qm_die "unknown argument: $1" ;;
 	esac
 done
 [ -n "$tree" ] && KDIR=$(cd "$tree" && pwd)
-
-git_base() {
-	git -C "$KDIR" -c user.name=qmgmt -c user.email=qmgmt@localhost "$@"
-}
 
 # Debian's source package appends "ignore everything at the top level" to
 # .gitignore; drop that stanza so new files show up in git like upstream.
@@ -41,12 +37,12 @@ drop_debian_ignore() {
 # Make $KDIR a git repository with one deterministic base commit.
 init_base_repo() {
 	drop_debian_ignore
-	git_base init -q
-	git_base add -A
-	git_base diff --cached --quiet &&
+	qm_git init -q
+	qm_git add -A
+	qm_git diff --cached --quiet &&
 		qm_die "$KDIR: git sees no files to commit (an ignore rule hides the tree?)"
 	GIT_AUTHOR_DATE="@1 +0000" GIT_COMMITTER_DATE="@1 +0000" \
-		git_base commit -q -m "Linux $BASE_VERSION (qmgmt base, $1)"
+		qm_git commit -q -m "Linux $BASE_VERSION (qmgmt base, $1)"
 }
 
 # Print the path of the verified base tarball.  The source package is

@@ -26,6 +26,28 @@ qm_tree_version() {
 		/^SUBLEVEL =/{s=$2} END{print v "." p "." s}' "$1/Makefile"
 }
 
+# git in the kernel tree, with the identity of the series' commits
+qm_git() { git -C "$KDIR" -c user.name=qmgmt -c user.email=qmgmt@localhost "$@"; }
+
+# --tree DIR (apply, export, squash-fixups): work on another kernel tree
+qm_set_tree() { KDIR=$(cd "${1:?--tree needs a path}" && pwd); }
+
+# Print the calling script's leading comment block (its usage) and exit 0.
+qm_usage() {
+	awk 'NR == 1 && /^#!/ { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
+	exit 0
+}
+
+# For a script without options: --help prints its usage, anything else is
+# refused.  Call as: qm_no_args "$@"
+qm_no_args() {
+	case "${1:-}" in
+	"") ;;
+	-h|--help) qm_usage ;;
+	*) qm_die "unknown argument: $1 (see $(basename "$0") --help)" ;;
+	esac
+}
+
 qm_now() { date +%s.%N; }
 qm_elapsed() { awk -v a="$1" -v b="$(qm_now)" 'BEGIN{printf "%.1f", b-a}'; }
 

@@ -4,6 +4,7 @@
 # virtme-ng and run a qctl demo on netdevsim, then on the VM's virtio-net
 # NICs (queue alloc, AF_XDP zero-copy).  Prints what happened.
 . "$(dirname "$0")/lib.sh"
+qm_no_args "$@"
 t0=$(qm_now)
 "$QM_ROOT/scripts/setup-host.sh"
 "$QM_ROOT/scripts/fetch-base.sh" >/dev/null

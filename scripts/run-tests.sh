@@ -33,7 +33,7 @@ DEBUG_TESTS='alloc_then_free or fault_injection or af_xdp or lifetime_parent or 
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--no-debug) debug=0; shift ;;
-	-h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+	-h|--help) qm_usage ;;
 	*) qm_die "unknown argument: $1" ;;
 	esac
 done

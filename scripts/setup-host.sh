@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Install everything qmgmt needs on a fresh Debian/Ubuntu machine (as root):
 # the kernel build tool chain, qemu, udev, and a Python venv (.venv/) with
-# pinned versions plus qctl in editable mode.  The pinned kernel source is
+# pinned versions plus qctl installed from its wheel.  The pinned kernel source is
 # fetched by scripts/fetch-base.sh (private apt configuration, sha256).
 # Safe to re-run; it only installs what is missing.
 . "$(dirname "$0")/lib.sh"
+qm_no_args "$@"
 
 pkgs=(
 	build-essential flex bison bc libelf-dev libssl-dev cpio kmod xz-utils
@@ -20,6 +21,9 @@ pkgs=(
 	# (host-local IPAM, tuning), in the VM's tests; bpftool checks that a
 	# pod's XDP program is gone
 	containernetworking-plugins bpftool
+	# a real container runtime on a qmgmt network (the sys lane): podman
+	# with crun and its CNI backend; busybox-static is the test image
+	podman crun conmon catatonit busybox-static
 	python3 python3-venv
 )
 missing=()
@@ -42,16 +46,14 @@ if [ ! -x "$QM_VENV/bin/python" ]; then
 	"$py" -m venv "$QM_VENV"
 fi
 stamp=$QM_VENV/.qmgmt-reqs
-want=$(cat "$QM_ROOT/requirements.txt" "$QM_ROOT/tools/qctl/pyproject.toml" 2>/dev/null | sha256sum | cut -d' ' -f1)
+want=$(sha256sum < "$QM_ROOT/requirements.txt" | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 	qm_log "installing Python requirements into $QM_VENV"
 	"$QM_VENV/bin/pip" install -q --disable-pip-version-check -r "$QM_ROOT/requirements.txt"
-	if [ -f "$QM_ROOT/tools/qctl/pyproject.toml" ]; then
-		"$QM_VENV/bin/pip" install -q --disable-pip-version-check --no-deps -e "$QM_ROOT/tools/qctl"
-	fi
 	echo "$want" > "$stamp"
 fi
-# bytecode for qctl: the guest sees this tree read-only and writes none, and
-# a cold start that compiles every module is not what a user's is
-"$QM_VENV/bin/python" -m compileall -q "$QM_ROOT/tools/qctl/qctl"
+# qctl is installed as users install it: a wheel built from tools/qctl,
+# not an editable checkout.  The host tests and the guest (which runs this
+# venv) import that installed copy; it is rebuilt when the sources change.
+"$QM_ROOT/scripts/build-wheel.sh" --install "$QM_VENV"
 qm_log "host ready"

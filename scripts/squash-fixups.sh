@@ -11,11 +11,11 @@
 . "$(dirname "$0")/lib.sh"
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--tree) KDIR=$(cd "${2:?}" && pwd); shift 2 ;;
+	--tree) qm_set_tree "${2:-}"; shift 2 ;;
 	*) qm_die "unknown argument: $1" ;;
 	esac
 done
-g() { git -C "$KDIR" -c user.name=qmgmt -c user.email=qmgmt@localhost "$@"; }
+g() { qm_git "$@"; }
 g diff --quiet HEAD -- || qm_die "$KDIR has uncommitted changes"
 mkdir -p "$QM_WORK"
 wt=$(mktemp -d "$QM_WORK/squash.XXXXXX")

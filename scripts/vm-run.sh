@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boot a built qmgmt kernel under virtme-ng and run one command in it.
 #
-#   scripts/vm-run.sh [--lane lean|debug|pm] [--timeout SECS] [--mem MB]
+#   scripts/vm-run.sh [--lane lean|debug|sys] [--timeout SECS] [--mem MB]
 #                     [--vnet PAIRS] -- CMD [ARGS...]
 #
 # --vnet PAIRS gives the guest two virtio-net NICs (mq, rss, iommu_platform,
@@ -25,7 +25,8 @@ while [ $# -gt 0 ]; do
 	--mem) mem=${2:?}; shift 2 ;;
 	--vnet) vnet=${2:?}; shift 2 ;;
 	--) shift; break ;;
-	-h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+	-h|--help) qm_usage ;;
+	-*) qm_die "unknown argument: $1 (the command goes after --)" ;;
 	*) break ;;
 	esac
 done

@@ -9,6 +9,7 @@
 #
 # Report: $QM_RESULTS/pm/suspend.txt
 . "$(dirname "$0")/../scripts/lib.sh"
+qm_no_args "$@"
 out=$QM_RESULTS/pm
 mkdir -p "$out"
 log=$out/suspend.txt

@@ -1,4 +1,4 @@
-"""qctl's edges on the patched kernel: bugs B1-B8 of the qctl review.
+"""qctl's edges on the patched kernel: the bugs qctl 0.1 had.
 
 Each test failed on qctl 0.1 (pyroute2 sockets), as its docstring says.
 """
@@ -24,7 +24,7 @@ def qctl(*argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_missing_netns_is_an_error_and_not_created() -> None:
-    """B1: 0.1 created /run/netns/NS, printed an empty table and exited 0."""
+    """0.1 created /run/netns/NS, printed an empty table and exited 0."""
     assert not os.path.exists("/run/netns/qmtypo")
     r = qctl("-n", "qmtypo", "queues", "lo")
     assert r.returncode == 1 and "no network namespace 'qmtypo'" in r.stderr
@@ -35,7 +35,7 @@ def test_missing_netns_is_an_error_and_not_created() -> None:
 
 
 def test_requests_do_not_eat_notifications(dev2: NetdevSim) -> None:
-    """B2: 0.1 lost the notifications that arrived before a request."""
+    """0.1 lost the notifications that arrived before a request."""
     with Netdev() as mon, Netdev() as nd:
         mon.client.subscribe("mgmt")
         got = []
@@ -53,7 +53,7 @@ def test_requests_do_not_eat_notifications(dev2: NetdevSim) -> None:
 
 
 def test_extack_names_the_attribute(dev2: NetdevSim) -> None:
-    """B8: 0.1 dropped the extack's attribute offset and missing-attribute."""
+    """0.1 dropped the extack's attribute offset and missing-attribute."""
     with Netdev() as nd:
         try:
             nd.client.do("queue-create", {"ifindex": dev2.ifindex, "type": 7})
@@ -66,7 +66,7 @@ def test_extack_names_the_attribute(dev2: NetdevSim) -> None:
 
 
 def test_out_of_range_is_usage_not_traceback(dev2: NetdevSim) -> None:
-    """B3: 0.1 ended in a struct.error traceback."""
+    """0.1 ended in a struct.error traceback."""
     r = qctl("alloc", dev2.ifname, "--type", "rx", "--id", str(2**32))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     with Netdev() as nd, pytest.raises(QctlError, match="out of range") as ei:

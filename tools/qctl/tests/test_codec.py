@@ -92,7 +92,7 @@ def test_bad_enum_name(tables):
 
 @pytest.mark.parametrize("value", [2**32, -1, True, "3"])
 def test_out_of_range_is_a_usage_error(tables, value):
-    """B3: 2**32 used to end in a struct.error traceback."""
+    """2**32 used to end in a struct.error traceback."""
     with pytest.raises(UsageError, match="id"):
         codec.encode(tables["queue"], {"ifindex": 1, "type": "rx", "id": value})
 
@@ -134,7 +134,7 @@ def test_plain_error_has_no_extack():
 
 
 def test_extack_offset_names_the_attribute(tables):
-    """B8: NLMSGERR_ATTR_OFFS points into the request; name what it points at."""
+    """NLMSGERR_ATTR_OFFS points into the request; name what it points at."""
     body = codec.encode(tables["slice"], {"parent-ifindex": 3,
                                           "queue": [{"type": "rx", "parent-id": 1},
                                                     {"type": "tx", "parent-id": 7}]})

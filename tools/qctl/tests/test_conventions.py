@@ -31,11 +31,11 @@ def nolib(monkeypatch):
 
 
 @pytest.mark.parametrize("argv", [
-    ["slice", "delete"],                                  # B4: no slice named
-    ["slice", "delete", "--parent", "eth0"],              # B4: --parent without --id
-    ["slice", "create", "eth0"],                          # B4: no --rx/--tx/--queue
+    ["slice", "delete"],  # no slice named
+    ["slice", "delete", "--parent", "eth0"],  # --parent without --id
+    ["slice", "create", "eth0"],  # no --rx/--tx/--queue
     ["slice", "create", "eth0", "--rx", "1"],
-    ["alloc", "eth0", "--type", "rx", "--id", str(2**32)],   # B3
+    ["alloc", "eth0", "--type", "rx", "--id", str(2**32)],
     ["free", "eth0", str(2**32), "--type", "rx"],
     ["slice", "create", "eth0", "--queue", f"rx:{2**32}"],
     ["monitor", "--count", "0"],
@@ -60,9 +60,9 @@ def test_every_command_has_examples():
 
 
 def test_python_m_qctl_and_one_version():
-    """B7: `python -m qctl` runs, and the version has one source (metadata)."""
+    """`python -m qctl` runs, and the version has one source (metadata)."""
     out = subprocess.run([sys.executable, "-m", "qctl", "--version"], capture_output=True,
-                         text=True, check=True, cwd=PKG).stdout
+                         text=True, check=True, cwd="/").stdout
     assert out.strip().endswith(version("qctl"))
     import qctl
     assert qctl.__version__ == version("qctl")
@@ -72,16 +72,16 @@ def test_python_m_qctl_and_one_version():
 
 
 def test_device_completion():
-    """B7: DEV completes from the namespace's device names."""
+    """DEV completes from the namespace's device names."""
     env = dict(os.environ, _QCTL_COMPLETE="bash_complete", COMP_WORDS="qctl queues l",
                COMP_CWORD="2")
     res = subprocess.run([sys.executable, "-m", "qctl"], capture_output=True, text=True,
-                         env=env, cwd=PKG)
+                         env=env, cwd="/")
     assert "plain,lo" in res.stdout.splitlines(), res.stdout + res.stderr
 
 
 def test_missing_netns_is_not_created(tmp_path, monkeypatch):
-    """B1: a typo in -n is an error, and no namespace file appears."""
+    """a typo in -n is an error, and no namespace file appears."""
     monkeypatch.setattr("qctl.netns.NETNS_RUN_DIR", str(tmp_path))
     ns = Netns("typo")
     with pytest.raises(DeviceError, match="no network namespace 'typo'"), ns.entered():
@@ -94,15 +94,15 @@ def test_cli_import_does_not_load_the_library():
     code = ("import sys, qctl.cli; bad = [m for m in ('pyroute2', 'yaml', 'qctl.api', "
             "'qctl.client', 'dataclasses') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=PKG).stdout
+                         check=True, cwd="/").stdout
     assert out.strip() == "[]"
 
 
 def test_pyroute2_pinned_and_not_patched():
-    """B9: the exact pyroute2 qctl is tested with, and none of its privates."""
+    """pyroute2 at compatible releases of the tested one, none of its privates."""
     with open(os.path.join(PKG, "pyproject.toml"), encoding="utf-8") as f:
         text = f.read()
-    assert re.search(r'"pyroute2==\d+\.\d+\.\d+"', text)
+    assert re.search(r'"pyroute2~=\d+\.\d+\.\d+"', text)
     for name in os.listdir(os.path.join(PKG, "qctl")):
         if name.endswith(".py"):
             with open(os.path.join(PKG, "qctl", name), encoding="utf-8") as f:

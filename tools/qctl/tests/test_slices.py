@@ -120,7 +120,7 @@ def test_slice_create_passes_options(fake, capsys):
 
 
 def test_move_and_operate_are_distinct_flags(fake, capsys):
-    """B6: -n is where qctl operates, --move-to where the slice goes; the
+    """-n is where qctl operates, --move-to where the slice goes; the
     old `slice create --netns` is gone rather than meaning something else."""
     rc, _, err = run_cli(capsys, ["-n", "a", "slice", "create", "eth9", "--rx", "1",
                                   "--tx", "1", "--netns", "b"])
@@ -131,7 +131,7 @@ def test_move_and_operate_are_distinct_flags(fake, capsys):
 
 
 def test_json_keys_are_snake_case(fake, capsys):
-    """B5: one key style for every object, as ip -j has it."""
+    """one key style for every object, as ip -j has it."""
     rc, out, _ = run_cli(capsys, ["-j", "slice", "list"])
     keys: set[str] = set()
 
