@@ -21,10 +21,11 @@ from .errors import QctlError
 
 if TYPE_CHECKING:
     from .api import Netdev as NetdevT
+    from .netns import Netns
     from .slices import Slice
 
 
-def Netdev(netns: str | None = None, spec: str | None = None) -> NetdevT:
+def Netdev(netns: str | Netns | None = None, spec: str | None = None) -> NetdevT:
     """The library object behind every command (tests replace this factory)."""
     from .api import Netdev as _Netdev
     from .spec import load_spec
@@ -352,40 +353,51 @@ def slice_show(c: Ctx, slice_dev: str) -> None:
               help="entries per ring (a power of two)")
 @click.option("--queue", "queues", type=U32, multiple=True,
               help="only this rx queue of DEV (repeatable); default: all")
+@click.option("--runtime", is_flag=True,
+              help="COMMAND is a container runtime that starts the function: pass it the "
+                   "fds as 3..N+2 and N where COMMAND says {nfds}")
+@click.option("-v", "--verbose", is_flag=True, help="show libbpf's and libxdp's own messages")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @pass_ctx
 def run(c: Ctx, dev: str, netns_path: str | None, userns_path: str | None, uid: int | None,
         gid: int | None, mode: str, frames: int, frame_size: str, ring: int,
-        queues: tuple[int, ...], command: tuple[str, ...]) -> None:
+        queues: tuple[int, ...], runtime: bool, verbose: bool,
+        command: tuple[str, ...]) -> None:
     """Give COMMAND AF_XDP sockets on DEV's rx queues, then run it unprivileged.
 
     The pre-process of a network function: allocate the UMEM (one memfd for
     every queue), bind a socket per rx queue and fill its ring, attach the
     XSK program, then fork, drop every capability (after entering
     --userns-path) and exec COMMAND with the fds and QMGMT_AFXDP (the
-    layout; qctl.pktio adopts it).  Waits for COMMAND, tears down, exits
-    with its status.  The memory report goes to stderr.
+    layout; qctl.pktio adopts it).  With --runtime, COMMAND is a container
+    runtime that puts the fds in the container itself.  Waits for COMMAND,
+    tears down, exits with its status.  The memory report goes to stderr.
+    Every input is checked before anything is allocated.
 
     \b
     Examples:
       qctl run eth0 -- python -m qctl.pktio.reflector
-      qctl run net1 --netns-path /proc/4242/ns/net \\
-          --userns-path /proc/4242/ns/user -- python -m qctl.pktio.reflector
+      qctl run net1 --netns-path /proc/4242/ns/net --user 1000 --group 1000 \\
+          -- python -m qctl.pktio.reflector
+      qctl run net1 --netns-path /run/netns/cni-1234 --runtime -- \\
+          podman run --pod nf --preserve-fds {nfds} -e QMGMT_AFXDP --cap-drop all \\
+          nf-image python -m qctl.pktio.reflector
     """
-    from . import render
+    from . import render, xsk
     from .launcher import run as launch
     from .netns import Netns
+    xsk.library_output(verbose)
     netns = Netns(None, path=netns_path) if netns_path else Netns(c.netns)
-    userns = Netns(None, path=userns_path) if userns_path else None
+    userns = Netns(None, path=userns_path, kind="user") if userns_path else None
 
     def report(r: dict[str, Any]) -> None:
         click.echo(f"qctl run: {render.dumps(r)}", err=True)
 
     argv = list(command[1:] if command[:1] == ("--",) else command)
-    with Netdev(netns=netns, spec=c.spec) as nd:   # type: ignore[arg-type]
+    with Netdev(netns=netns, spec=c.spec) as nd:
         rc = launch(nd, dev, argv, netns, userns=userns, uid=uid, gid=gid,
                     mode=mode, frames=frames, frame_size=int(frame_size), ring=ring,
-                    queues=list(queues) or None, report=report)
+                    queues=list(queues) or None, report=report, runtime=runtime)
     raise click.exceptions.Exit(rc)
 
 

@@ -94,6 +94,31 @@ def _load(name: str, what: str) -> ctypes.CDLL:
 
 _lib: ctypes.CDLL | None = None
 _libc: ctypes.CDLL | None = None
+_verbose = False
+
+
+def library_output(verbose: bool) -> None:
+    """libbpf's and libxdp's own messages ("btf_vmlinux is malformed", a
+    dispatcher that cannot load before the fallback that works) reach
+    stderr only when verbose; qctl reports what failed in its own words."""
+    global _verbose
+    _verbose = verbose
+    if _lib is not None:
+        _quiet(_lib)
+
+
+def _quiet(lib: ctypes.CDLL) -> None:
+    if _verbose:
+        return
+    lib.libxdp_set_print.restype = ctypes.c_void_p
+    lib.libxdp_set_print.argtypes = [ctypes.c_void_p]
+    lib.libxdp_set_print(None)
+    path = ctypes.util.find_library("bpf")
+    if path is not None:
+        bpf = ctypes.CDLL(path)
+        bpf.libbpf_set_print.restype = ctypes.c_void_p
+        bpf.libbpf_set_print.argtypes = [ctypes.c_void_p]
+        bpf.libbpf_set_print(None)
 
 
 def _libxdp() -> ctypes.CDLL:
@@ -130,6 +155,7 @@ def _libxdp() -> ctypes.CDLL:
             raise XskError(f"libxdp lacks {name}: libxdp1 >= 1.2 exports the ring helpers")
         fn.restype = res
         fn.argtypes = args
+    _quiet(lib)
     _lib = lib
     return lib
 
