@@ -36,8 +36,12 @@ E_NOT_AVAILABLE = 50
 # plugin-specific (>= 100)
 E_KERNEL = 100          # the kernel refused; msg is its errno and extack
 E_MISSING_FEATURE = 101
+E_INTERNAL = 199        # a bug in the plugin: msg names the exception
 
 _IFNAME = re.compile(r"^[^/\s:]{1,15}$")
+# the CNI spec's grammar for a network name and a container id
+_CNI_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$")
+_MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 _ARG_KEYS = {"QMGMT_RX_QUEUES": "rxQueues", "QMGMT_TX_QUEUES": "txQueues",
              "QMGMT_MAX_QUEUES": "maxQueues", "QMGMT_MAC": "mac"}
 
@@ -102,6 +106,11 @@ def parse_env(environ: Mapping[str, str]) -> Env:
     missing = [k for k in need if not environ.get(k)]
     if missing:
         raise CniError(E_INVALID_ENV, f"{command} needs {', '.join(missing)}")
+    if env.container_id and not _CNI_NAME.match(env.container_id):
+        raise CniError(E_INVALID_ENV, f"CNI_CONTAINERID '{env.container_id}' is not a "
+                       "container id (letters, digits, '_', '.', '-')")
+    if env.netns and not env.netns.startswith("/"):
+        raise CniError(E_INVALID_ENV, f"CNI_NETNS '{env.netns}' is not an absolute path")
     if env.ifname and not _IFNAME.match(env.ifname):
         raise CniError(E_INVALID_ENV, f"CNI_IFNAME '{env.ifname}' is not a valid interface name")
     return env
@@ -120,9 +129,21 @@ def parse_config(raw: bytes | str) -> dict[str, Any]:
     if version not in SUPPORTED_VERSIONS:
         raise CniError(E_INCOMPATIBLE, f"cniVersion {version!r} is not supported "
                        f"(one of {', '.join(SUPPORTED_VERSIONS)})")
-    if not isinstance(conf.get("name"), str) or not conf["name"]:
+    name = conf.get("name")
+    if not isinstance(name, str) or not name:
         raise CniError(E_INVALID_CONFIG, "network config has no name")
+    if not _CNI_NAME.match(name):
+        raise CniError(E_INVALID_CONFIG, f"network name '{name}' is not valid "
+                       "(letters, digits, '_', '.', '-')")
     return conf
+
+
+def object_list(conf: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """A config field that must be a list of objects (absent: empty)."""
+    value = conf.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise CniError(E_INVALID_CONFIG, f"{key} must be a list of objects")
+    return value
 
 
 def _count(value: Any, what: str, lo: int) -> int:
@@ -145,7 +166,10 @@ def request(conf: dict[str, Any], env: Env) -> Request:
     fields: dict[str, Any] = {k: conf[k] for k in ("rxQueues", "txQueues", "maxQueues", "mac")
                               if k in conf}
     fields.update({_ARG_KEYS[k]: v for k, v in env.args.items() if k in _ARG_KEYS})
-    rc = conf.get("runtimeConfig", {}).get("qmgmt", {})
+    runtime = conf.get("runtimeConfig", {})
+    if not isinstance(runtime, dict):
+        raise CniError(E_INVALID_CONFIG, "runtimeConfig must be an object")
+    rc = runtime.get("qmgmt", {})
     if not isinstance(rc, dict):
         raise CniError(E_INVALID_CONFIG, "runtimeConfig.qmgmt must be an object")
     unknown = set(rc) - {"rxQueues", "txQueues", "maxQueues", "mac"}
@@ -162,6 +186,10 @@ def request(conf: dict[str, Any], env: Env) -> Request:
     mac = fields.get("mac")
     if mac is not None and not isinstance(mac, str):
         raise CniError(E_INVALID_CONFIG, f"mac must be a string, not {mac!r}")
+    if mac is not None and (not _MAC.match(mac) or int(mac[:2], 16) & 1 or
+                            mac == "00:00:00:00:00:00"):
+        raise CniError(E_INVALID_CONFIG, f"mac '{mac}' is not a unicast MAC address "
+                       "(xx:xx:xx:xx:xx:xx)")
     ipam = conf.get("ipam")
     if ipam is not None and (not isinstance(ipam, dict) or not ipam.get("type")):
         raise CniError(E_INVALID_CONFIG, "ipam must be an object with a type")

@@ -13,15 +13,17 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import DeviceError, FeatureMissing, KernelError, QctlError, UsageError
 from ..netns import Netns
 from . import ipam, state
 from .config import (
     CNI_VERSION,
+    E_INTERNAL,
     E_INVALID_CONFIG,
     E_INVALID_ENV,
+    E_IO,
     E_KERNEL,
     E_MISSING_FEATURE,
     E_NOT_AVAILABLE,
@@ -29,15 +31,34 @@ from .config import (
     SUPPORTED_VERSIONS,
     CniError,
     Env,
+    object_list,
     parse_config,
     parse_env,
     request,
 )
 
+if TYPE_CHECKING:
+    from ..api import Netdev
 
-def _netdev(netns: Netns | None = None) -> Any:
+
+def _netdev(netns: Netns | None = None) -> Netdev:
     from ..api import Netdev
     return Netdev(netns=netns)
+
+
+def _sandbox(env: Env) -> Netns:
+    """CNI_NETNS, opened: a path that is not a network namespace is an
+    invalid environment variable (code 4), found before anything is made."""
+    netns = Netns(None, path=env.netns)
+    try:
+        netns.fd()
+    except (DeviceError, UsageError) as e:
+        raise CniError(E_INVALID_ENV, f"CNI_NETNS: {e}") from None
+    return netns
+
+
+def _warn(msg: str) -> None:
+    print(f"qmgmt-cni: {msg}", file=sys.stderr)
 
 
 @contextmanager
@@ -80,16 +101,17 @@ def _configure(netns: Netns, ifname: str, result: dict[str, Any]) -> None:
 
 def cmd_add(conf: dict[str, Any], env: Env) -> dict[str, Any]:
     req = request(conf, env)
-    netns = Netns(None, path=env.netns)
-    netns.fd()                  # the sandbox must exist before anything is made
+    netns = _sandbox(env)       # the sandbox must exist before anything is made
     with netns_closed(netns), _netdev() as nd:
         nd.client.require("slice-get", "a slice for the container")
         sl = nd.slice_create(req.parent, req.rx, req.tx, name=_tmp_name(env.container_id,
                                                                           env.ifname),
                              mac=req.mac, max_queues=req.max_queues, move_to=netns,
                              move_name=env.ifname)
+        # the host's view of the new slice names its parent
+        parent = sl.parent_ifindex if sl.parent_ifindex is not None else nd.resolve(req.parent)
         att = state.Attachment(network=req.network, container_id=env.container_id,
-                               ifname=env.ifname, parent_ifindex=sl.parent_ifindex,
+                               ifname=env.ifname, parent_ifindex=parent,
                                slice_id=sl.id, netns=env.netns, ipam=req.ipam)
         try:
             result: dict[str, Any] = {}
@@ -109,7 +131,7 @@ def cmd_add(conf: dict[str, Any], env: Env) -> dict[str, Any]:
     return out
 
 
-def _undo(nd: Any, att: state.Attachment, conf: dict[str, Any], env: Env) -> None:
+def _undo(nd: Netdev, att: state.Attachment, conf: dict[str, Any], env: Env) -> None:
     """Take back what ADD made; used when a later ADD step fails."""
     try:
         nd.slice_delete(parent=att.parent_ifindex, slice_id=att.slice_id)
@@ -123,23 +145,33 @@ def _undo(nd: Any, att: state.Attachment, conf: dict[str, Any], env: Env) -> Non
 
 def cmd_del(conf: dict[str, Any], env: Env) -> None:
     """Idempotent; works with the netns gone (the slice went with it)."""
-    att = state.load(conf["name"], env.container_id, env.ifname)
-    with _netdev() as nd:
-        if att is not None:
+    try:
+        att = state.load(conf["name"], env.container_id, env.ifname)
+    except state.Corrupt as e:
+        # the slice cannot be named without its record; it is deleted with
+        # the container's netns, which the runtime removes after DEL
+        _warn(f"{e}; removed, the slice goes with the container's netns")
+        os.unlink(e.path)
+        att = None
+    if att is not None:
+        with _netdev() as nd:
             _undo(nd, att, conf, env)
-        elif isinstance(conf.get("ipam"), dict):
-            # ADD failed before its state was written: IPAM may still hold an
-            # address; host-local's DEL of an unknown container is a no-op
-            ipam.delegate("DEL", conf, conf["ipam"], env)
+    elif isinstance(conf.get("ipam"), dict):
+        # ADD failed before its state was written: IPAM may still hold an
+        # address; host-local's DEL of an unknown container is a no-op
+        ipam.delegate("DEL", conf, conf["ipam"], env)
 
 
 def cmd_check(conf: dict[str, Any], env: Env) -> None:
-    att = state.load(conf["name"], env.container_id, env.ifname)
+    try:
+        att = state.load(conf["name"], env.container_id, env.ifname)
+    except state.Corrupt as e:
+        raise CniError(E_IO, str(e)) from None
     if att is None:
         raise CniError(E_UNKNOWN_CONTAINER, f"no attachment of {env.container_id} "
                        f"({env.ifname}) on network {conf['name']}")
     req = request(conf, env)
-    with _netdev(Netns(None, path=env.netns)) as nd:
+    with _netdev(_sandbox(env)) as nd:
         sl = nd.slice(env.ifname)         # by name, in the container's netns
     # the container's view names no parent: ask the host which slice it is
     with _netdev() as host:
@@ -173,10 +205,13 @@ def cmd_status(conf: dict[str, Any], env: Env) -> None:
 def cmd_gc(conf: dict[str, Any], env: Env) -> None:
     """Delete what attachments no longer listed as valid still hold."""
     valid = {(a.get("containerID"), a.get("ifname"))
-             for a in conf.get("cni.dev/valid-attachments", [])}
+             for a in object_list(conf, "cni.dev/valid-attachments")}
     with _netdev() as nd:
         for att in state.all_of(conf["name"]):
-            if att.key not in valid:
+            if isinstance(att, state.Corrupt):
+                _warn(f"{att}; removed")
+                os.unlink(att.path)
+            elif att.key not in valid:
                 _undo(nd, att, conf, env._replace(container_id=att.container_id,
                                                   ifname=att.ifname, netns=""))
 
@@ -207,6 +242,11 @@ def run(environ: dict[str, str], stdin: bytes) -> tuple[int, dict[str, Any] | No
         return 1, CniError(E_INVALID_CONFIG, str(e)).to_json(version)
     except QctlError as e:
         return 1, CniError(E_KERNEL, str(e)).to_json(version)
+    except OSError as e:
+        return 1, CniError(E_IO, f"{e.filename or 'I/O'}: {e.strerror or e}").to_json(version)
+    except Exception as e:   # a bug: still a CNI error a runtime can show, never a traceback
+        return 1, CniError(E_INTERNAL, f"internal error: {type(e).__name__}: {e}"
+                           ).to_json(version)
 
 
 def main() -> None:

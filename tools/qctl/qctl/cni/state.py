@@ -4,6 +4,10 @@ One JSON file per attachment under $QMGMT_CNI_STATE (default
 /var/lib/cni/qmgmt): <network>/<container id>-<ifname>.json, written
 atomically.  A slice is found again by its parent and slice id, which
 works while the container's netns is gone or the slice was renamed.
+
+The default directory is the one a runtime's clean-up finds: podman runs
+DEL from a process of its own, without the environment of the call that
+ran ADD.  A file that does not decode raises Corrupt, never a traceback.
 """
 from __future__ import annotations
 
@@ -31,15 +35,42 @@ class Attachment(NamedTuple):
         return (self.container_id, self.ifname)
 
 
+class Corrupt(Exception):
+    """A state file that exists but does not hold an attachment."""
+
+    def __init__(self, path: str, why: str) -> None:
+        super().__init__(f"state file {path} is corrupt ({why})")
+        self.path = path
+
+
+def _read(path: str) -> Attachment:
+    try:
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+        a = Attachment(**d)
+    except (ValueError, TypeError) as e:
+        raise Corrupt(path, str(e)) from None
+    ints = (a.parent_ifindex, a.slice_id)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in ints) or \
+            not (a.ipam is None or isinstance(a.ipam, dict)):
+        raise Corrupt(path, "wrong field types")
+    return a
+
+
 def _base() -> str:
     return os.environ.get(STATE_ENV) or DEFAULT_DIR
 
 
 def _path(network: str, container_id: str, ifname: str) -> str:
     for part in (network, container_id, ifname):
+        # config.parse_env/parse_config refuse these first, with CNI codes
         if "/" in part or part in ("", ".", ".."):
             raise ValueError(f"'{part}' cannot name a state file")
     return os.path.join(_base(), network, f"{container_id}-{ifname}.json")
+
+
+def path_of(network: str, container_id: str, ifname: str) -> str:
+    return _path(network, container_id, ifname)
 
 
 def save(a: Attachment) -> None:
@@ -53,8 +84,7 @@ def save(a: Attachment) -> None:
 
 def load(network: str, container_id: str, ifname: str) -> Attachment | None:
     try:
-        with open(_path(network, container_id, ifname), encoding="utf-8") as f:
-            return Attachment(**json.load(f))
+        return _read(_path(network, container_id, ifname))
     except FileNotFoundError:
         return None
 
@@ -64,8 +94,9 @@ def remove(network: str, container_id: str, ifname: str) -> None:
         os.unlink(_path(network, container_id, ifname))
 
 
-def all_of(network: str) -> Iterator[Attachment]:
-    """Every attachment recorded for a network."""
+def all_of(network: str) -> Iterator[Attachment | Corrupt]:
+    """Every attachment recorded for a network; a file that does not
+    decode comes as Corrupt (GC removes it)."""
     d = os.path.join(_base(), network)
     try:
         names = sorted(os.listdir(d))
@@ -73,5 +104,9 @@ def all_of(network: str) -> Iterator[Attachment]:
         return
     for name in names:
         if name.endswith(".json"):
-            with open(os.path.join(d, name), encoding="utf-8") as f:
-                yield Attachment(**json.load(f))
+            try:
+                yield _read(os.path.join(d, name))
+            except FileNotFoundError:
+                continue                # a concurrent DEL took it
+            except Corrupt as e:
+                yield e
