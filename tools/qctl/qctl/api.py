@@ -10,7 +10,7 @@ import errno
 import os
 import socket
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from .client import GenlClient
 from .consts import QUEUE_TYPES, json_attrs
@@ -63,6 +63,33 @@ class Queue(NamedTuple):
         return d
 
 
+OwnerKind = Literal["own", "slice", "lease"]
+
+
+class Owned(NamedTuple):
+    """Who serves a device's queue: the device itself ("own"), one of its
+    slices ("slice", `ifindex` the slice's), or the other end of any other
+    lease ("lease": a netkit peer, say, `ifindex` as the lease reports it)."""
+
+    queue: Queue
+    kind: OwnerKind
+    ifindex: int | None = None
+
+
+def ownership(queues: list[Queue], slice_ifindexes: set[int]) -> list[Owned]:
+    """The one rule: a leased queue is a slice's when its lease names one of
+    the device's slices, some other lease's otherwise."""
+    out = []
+    for q in queues:
+        if q.lease is None:
+            out.append(Owned(q, "own"))
+        elif q.lease.ifindex in slice_ifindexes:
+            out.append(Owned(q, "slice", q.lease.ifindex))
+        else:
+            out.append(Owned(q, "lease", q.lease.ifindex))
+    return out
+
+
 class Event(NamedTuple):
     """A notification from the netdev family's mgmt group."""
 
@@ -84,6 +111,10 @@ class Overview(NamedTuple):
     queues: list[Queue]
     slices: list[Slice]
     names: dict[int, str]
+
+    @property
+    def owners(self) -> list[Owned]:
+        return ownership(self.queues, {s.ifindex for s in self.slices})
 
     def to_json(self) -> dict[str, Any]:
         return {"ifindex": self.ifindex, "name": self.name,
@@ -160,11 +191,6 @@ class Netdev:
         except OSError:
             return str(ifindex)
 
-    def names(self) -> list[str]:
-        """Every device name of the namespace (shell completion)."""
-        with self._ns.entered():
-            return [n for _, n in socket.if_nameindex()]
-
     # --- queues ------------------------------------------------------------
     def queues(self, dev: str | int) -> list[Queue]:
         """Every live queue of a device, rx first, ordered by id."""
@@ -187,8 +213,13 @@ class Netdev:
         # only on a kernel that also has the qmgmt queue-destroy.
         self.client.require("queue-destroy", "queue-create without a lease")
         rsp = self.client.do("queue-create", req)
-        return Queue(ifindex=int(req["ifindex"]), type=str(req["type"]), id=int(rsp["id"]),
-                     dynamic=True)
+        new = Queue(ifindex=int(req["ifindex"]), type=str(req["type"]), id=int(rsp["id"]),
+                    dynamic=True)
+        try:        # the kernel's view, with the NAPI instance the driver gave it
+            return Queue.from_attrs(self.client.do("queue-get", {
+                "ifindex": new.ifindex, "type": new.type, "id": new.id}))
+        except KernelError:     # a device that is down reports no queues
+            return new
 
     def free(self, dev: str | int, qtype: str, qid: int) -> Queue:
         """Release a queue from alloc(); returns the queue that went away."""
@@ -304,6 +335,12 @@ class Netdev:
         with rtnl:
             rtnl.link_del(sl.ifindex, sl.netns_id)
         return sl
+
+    def queue_owners(self, dev: str | int) -> list[Owned]:
+        """Every queue of DEV with who serves it (see ownership())."""
+        ifindex = self.resolve(dev)
+        sls = self.slices(ifindex) if self.client.kernel_has("slice-get") else []
+        return ownership(self.queues(ifindex), {s.ifindex for s in sls})
 
     def overview(self, dev: str | int) -> Overview:
         """A device with its queues and, if the kernel has slices, its slices."""

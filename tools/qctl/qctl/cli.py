@@ -9,6 +9,7 @@ Exit codes: 0 ok, 1 the kernel refused (or no such device or netns),
 """
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -214,7 +215,7 @@ def show(c: Ctx, dev: str) -> None:
     """
     from . import render
     o = c.nd.overview(dev)
-    c.out(o.to_json(), render.device_tree(o.name, o.ifindex, o.queues, o.slices, o.names))
+    c.out(o.to_json(), render.device_tree(o))
 
 
 def _of_parent(s: Slice) -> str:
@@ -281,7 +282,7 @@ def slice_create(c: Ctx, parent: str, rx: int | None, tx: int | None,
 
 
 @slice_group.command("delete")
-@click.argument("slice_dev", metavar="SLICE", required=False, shell_complete=complete_slice)
+@click.argument("slice_dev", metavar="[SLICE]", required=False, shell_complete=complete_slice)
 @click.option("--parent", help="with --id: name the slice by its parent",
               shell_complete=complete_dev)
 @click.option("--id", "slice_id", type=U32, help="slice id on --parent")
@@ -303,7 +304,7 @@ def slice_delete(c: Ctx, slice_dev: str | None, parent: str | None,
 
 
 @slice_group.command("list")
-@dev_arg("parent", metavar="PARENT", required=False)
+@dev_arg("parent", metavar="[PARENT]", required=False)
 @pass_ctx
 def slice_list(c: Ctx, parent: str | None) -> None:
     """List slices (of PARENT, or of every device here and those living here).
@@ -402,10 +403,17 @@ def run(c: Ctx, dev: str, netns_path: str | None, userns_path: str | None, uid: 
 
 
 class _PoolGroup(click.Group):
-    """`qctl pool DEV` is `qctl pool show DEV`."""
+    """`qctl pool DEV` is `qctl pool show DEV`: only a lone device word is
+    taken for one, and never a near miss of a subcommand, so `qctl pool
+    sett eth0` still gets click's "No such command 'sett'. Did you mean
+    'set'?"."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        import difflib
+        words = [a for a in args if not a.startswith("-")]
+        if args and args[0] not in self.commands and not args[0].startswith("-") and \
+                len(words) == 1 and \
+                not difflib.get_close_matches(args[0], list(self.commands), cutoff=0.75):
             args = ["show", *args]
         return super().parse_args(ctx, args)
 
@@ -454,6 +462,8 @@ def pool_set(c: Ctx, dev: str, function: str, rx: int | None, tx: int | None) ->
       qctl pool set eth0 pf0 --rx 8 --tx 8
       qctl pool set eth0 vf1 --rx 4
     """
+    if rx is None and tx is None:
+        raise click.UsageError("give --rx and/or --tx")
     from .pool import Devlink
     from .pool import pool_set as set_share
     with Devlink(netns=c.netns) as dl:
@@ -502,7 +512,27 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `qctl ... | head`: the reader is gone; say nothing, as ip does
+        _quiet_stdout()
+        return 1
+    except OSError as e:
+        # writing the output failed (`> /dev/full`, a full disk)
+        _quiet_stdout()
+        click.echo(f"qctl: error: cannot write output: {e.strerror}", err=True)
+        return 1
     return 0
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's exit-time flush of a
+    failed write neither raises nor prints."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def entry() -> None:

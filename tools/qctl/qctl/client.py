@@ -26,6 +26,13 @@ _Prepared = tuple[OpDef, codec.Tables, bytes, int, NetlinkSocket, int]
 _I32 = struct.Struct("=i")
 
 
+# why a family can be missing, per family
+_FAMILY_HINT = {
+    "netdev": "Linux 6.5+; the qmgmt operations need the qmgmt patches",
+    "devlink": "the kernel is built without CONFIG_NET_DEVLINK",
+}
+
+
 class GenlClient:
     """do/dump/notifications for one family; ids and layouts come from the spec.
 
@@ -66,7 +73,7 @@ class GenlClient:
             if res.code == errno.ENOENT:
                 raise FeatureMissing(
                     f"the kernel has no '{self.spec.name}' generic netlink family "
-                    "(needs Linux 6.5+; qmgmt operations need the qmgmt patches)")
+                    f"({_FAMILY_HINT.get(self.spec.name, 'not built in or loaded')})")
             raise KernelError("family lookup", res.code, res.text)
         self._nl, self._family = nl, res
         if self._kernel_ops is None:

@@ -35,6 +35,7 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import DeviceError, QctlError, UsageError
@@ -155,19 +156,17 @@ def plan(nd: Netdev, dev: str, frames: int, frame_size: int, ring: int,
     A parent's queues that one of its slices owns are not its own: binding
     there is refused (EBUSY), and the slice's function uses them."""
     ifindex = nd.resolve(dev)
-    rx = [q for q in nd.queues(ifindex) if q.type == "rx"]
-    lent: list[int] = []
-    if any(q.lease is not None for q in rx):
-        # a queue a slice of DEV owns serves that slice, not DEV
-        out = {s.ifindex for s in nd.slices(ifindex)}
-        lent = [q.id for q in rx if q.lease is not None and q.lease.ifindex in out]
-    live = [q.id for q in rx if q.id not in lent]
+    rx = [w for w in nd.queue_owners(ifindex) if w.queue.type == "rx"]
+    # a queue a slice of DEV (or any other lease) serves is not DEV's own
+    lent = [w.queue.id for w in rx if w.kind != "own"]
+    live = [w.queue.id for w in rx if w.kind == "own"]
     if not live:
         raise DeviceError(f"{dev} has no rx queue of its own (is it up?)")
     chosen = live if queues is None else queues
     theirs = sorted(set(chosen) & set(lent))
     if theirs:
-        raise UsageError(f"{dev} rx queue {', '.join(map(str, theirs))} belongs to a slice of it")
+        raise UsageError(f"{dev} rx queue {', '.join(map(str, theirs))} is leased "
+                         "(to a slice of it or another device)")
     missing = sorted(set(chosen) - set(live))
     if missing:
         raise UsageError(f"{dev} has no rx queue {', '.join(map(str, missing))} "
@@ -280,7 +279,8 @@ def _child(h: Handover, argv: list[str], netns: Netns, userns: Netns | None,
 def run(nd: Netdev, dev: str, argv: list[str], netns: Netns, userns: Netns | None = None,
         uid: int | None = None, gid: int | None = None, mode: str = "auto",
         frames: int = 4096, frame_size: int = 2048, ring: int = 2048,
-        queues: list[int] | None = None, report: Any = None,
+        queues: list[int] | None = None,
+        report: Callable[[dict[str, Any]], None] | None = None,
         runtime: bool = False) -> int:
     """Check every input, set up, start the function, wait for it, tear
     down; its exit status."""

@@ -12,13 +12,17 @@ bundled devlink spec.
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .api import ownership
 from .client import GenlClient
 from .consts import QUEUE_TYPES
 from .errors import DeviceError, UsageError
 from .netns import Netns
 from .spec import load_spec
+
+if TYPE_CHECKING:
+    from .api import Netdev
 
 FN_ATTRS = {t: (f"{t}-queues", f"{t}-queues-used") for t in QUEUE_TYPES}
 
@@ -172,26 +176,25 @@ class Devlink:
                                     "port-function": fn})
 
 
-def users(nd: Any, ifindex: int, ifname: str) -> tuple[User, ...]:
-    """Who holds queues of a PF's share: the netdevice itself and each slice
-    (by the lease its parent's queues report).  queue-get reports the
+def users(nd: Netdev, ifindex: int, ifname: str) -> tuple[User, ...]:
+    """Who holds queues of a PF's share: the netdevice itself, each slice,
+    and any other lease (api.ownership is the rule).  queue-get reports the
     queues of a running device only: a down PF lists no ids."""
     names = {s.ifindex: s.name for s in nd.slices(ifindex)} if nd.client.kernel_has(
         "slice-get") else {}
-    own: dict[str, list[int]] = {t: [] for t in QUEUE_TYPES}
-    by_slice: dict[int, dict[str, list[int]]] = {}
-    for q in nd.queues(ifindex):
-        if q.lease is not None and q.lease.ifindex in names:
-            by_slice.setdefault(q.lease.ifindex, {t: [] for t in QUEUE_TYPES})[q.type].append(q.id)
-        else:
-            own[q.type].append(q.id)
+    held: dict[tuple[str, int | None], dict[str, list[int]]] = {}
+    for w in ownership(nd.queues(ifindex), set(names)):
+        held.setdefault((w.kind, w.ifindex), {t: [] for t in QUEUE_TYPES})[w.queue.type] \
+            .append(w.queue.id)
+    own = held.pop(("own", None), {t: [] for t in QUEUE_TYPES})
     res = [User("netdev", ifname, tuple(own["rx"]), tuple(own["tx"]))]
-    res += [User("slice", names[i], tuple(q["rx"]), tuple(q["tx"]))
-            for i, q in sorted(by_slice.items())]
+    for (kind, ifx), q in sorted(held.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        name = names[ifx] if kind == "slice" and ifx is not None else f"ifindex {ifx}"
+        res.append(User(kind, name, tuple(q["rx"]), tuple(q["tx"])))
     return tuple(res)
 
 
-def pool(dl: Devlink, nd: Any, dev: str | int) -> Pool:
+def pool(dl: Devlink, nd: Netdev, dev: str | int) -> Pool:
     """The pool DEV's device splits, with every function's share."""
     ifindex = nd.resolve(dev)
     ifname = nd.ifname(ifindex)
@@ -208,7 +211,7 @@ def pool(dl: Devlink, nd: Any, dev: str | int) -> Pool:
     return Pool(f"{handle['bus-name']}/{handle['dev-name']}", pools, tuple(fns))
 
 
-def pool_set(dl: Devlink, nd: Any, dev: str | int, function: str, rx: int | None,
+def pool_set(dl: Devlink, nd: Netdev, dev: str | int, function: str, rx: int | None,
              tx: int | None) -> Function:
     """Set a function's shares (one request: a refusal changes neither)."""
     ifindex = nd.resolve(dev)

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .api import Overview
+    from .pool import Pool
 
 
 def dumps(obj: Any) -> str:
@@ -41,27 +45,29 @@ def _branch(items: list[str], last_prefix: str = "") -> list[str]:
     return out
 
 
-def device_tree(name: str, ifindex: int, queues: Sequence[Any], slices: Sequence[Any],
-                names: dict[int, str]) -> str:
-    """A device, its queues and its slices, as a tree.
+def device_tree(o: Overview) -> str:
+    """A device, its queues (with who serves each) and its slices, as a tree.
 
-    `queues` are api.Queue, `slices` are slices.Slice; `names` maps ifindexes
-    of this netns to names (slices elsewhere show their ifindex and netns id).
+    `o.names` maps ifindexes of this netns to names (slices elsewhere show
+    their ifindex and netns id); a lease that is not one of the device's
+    slices (a netkit peer) is shown as a lease.
     """
-    def slice_label(ifx: int, netns_id: int | None) -> str:
+    def label(ifx: int, netns_id: int | None) -> str:
         if netns_id is not None:
             return f"ifindex {ifx} in netns id {netns_id}"
-        return names.get(ifx, f"ifindex {ifx}")
+        return o.names.get(ifx, f"ifindex {ifx}")
 
     qlines = []
-    for q in queues:
+    for w in o.owners:
+        q = w.queue
         line = f"{q.type} {q.id:<3} {q.origin}"
         if q.napi_id:
             line += f" napi {q.napi_id}"
         if q.lease is not None:
-            line += f"  -> slice {slice_label(q.lease.ifindex, q.lease.netns_id)}" \
+            line += f"  -> {w.kind} {label(q.lease.ifindex, q.lease.netns_id)}" \
                     f" {q.lease.type} {q.lease.id}"
         qlines.append(line)
+    name, ifindex, queues, slices = o.name, o.ifindex, o.queues, o.slices
     slines = []
     for s in slices:
         where = f", netns id {s.netns_id}" if s.netns_id is not None else ""
@@ -78,7 +84,7 @@ def _ids(ids: Sequence[int]) -> str:
     return ",".join(map(str, ids)) or "-"
 
 
-def pool_tree(p: Any) -> str:
+def pool_tree(p: Pool) -> str:
     """A device's queue pools and their split (a pool.Pool), as a tree."""
     head = p.devlink + "  " + "  ".join(
         f"{t} pool {s.size} ({s.shared} shared, {s.free} free)" for t, s in p.pools.items())

@@ -37,7 +37,6 @@ def compiled_of(path: str) -> str:
 
 
 BUNDLED_SPEC = bundled("netdev")
-BUNDLED_COMPILED = compiled_of(BUNDLED_SPEC)
 COMPILED_VERSION = 1
 
 
@@ -75,9 +74,6 @@ class EnumDef(NamedTuple):
     by_name: dict[str, int]
     by_value: dict[int, str]
 
-    def name_of(self, value: int) -> str | int:
-        return self.by_value.get(value, value)
-
 
 class OpDef(NamedTuple):
     name: str
@@ -91,10 +87,6 @@ class OpDef(NamedTuple):
     dump_reply: tuple[str, ...] | None = None
     notify: str | None = None
     mcgrp: str | None = None
-
-    @property
-    def is_ntf(self) -> bool:
-        return self.notify is not None or self.mcgrp is not None
 
 
 class FamilySpec:

@@ -53,7 +53,7 @@ def corrupt_state(text: str) -> Callable[[Path], None]:
 
 
 # (case, environment, stdin, state set-up, CNI code)
-E, D, V, N, C, U, I = 4, 6, 1, 7, 3, 2, 5     # the spec's codes
+E, D, V, N, C, U, IO = 4, 6, 1, 7, 3, 2, 5     # the spec's codes
 CASES: list[tuple[str, dict[str, str], bytes, Callable[[Path], None] | None, int]] = [
     # --- environment (4)
     ("no CNI_COMMAND", env(CNI_COMMAND=DROP), conf(), None, E),
@@ -135,13 +135,13 @@ CASES: list[tuple[str, dict[str, str], bytes, Callable[[Path], None] | None, int
     # --- state (3 unknown container, 5 I/O)
     ("CHECK without state", env(CNI_COMMAND="CHECK"), conf(), None, C),
     ("CHECK with a corrupt state file", env(CNI_COMMAND="CHECK"), conf(),
-     corrupt_state("{"), I),
+     corrupt_state("{"), IO),
     ("CHECK with a state file of the wrong shape", env(CNI_COMMAND="CHECK"), conf(),
-     corrupt_state('{"network": "nf"}'), I),
+     corrupt_state('{"network": "nf"}'), IO),
     ("CHECK with a state file of wrong types", env(CNI_COMMAND="CHECK"), conf(),
      corrupt_state(json.dumps({"network": "nf", "container_id": "c1", "ifname": "net1",
                                "parent_ifindex": "1", "slice_id": 1, "netns": "",
-                               "ipam": None})), I),
+                               "ipam": None})), IO),
 ]
 
 

@@ -41,6 +41,8 @@ def nolib(monkeypatch):
     ["monitor", "--count", "0"],
     ["monitor", "--timeout", "-1"],
     ["nosuchcommand"],
+    ["pool", "set", "eth0", "pf0"],  # no --rx/--tx: refused before any request
+    ["pool", "sett", "eth0"],
 ])
 def test_usage_errors_exit_2(nolib, capsys, argv):
     rc, out, err = run_cli(capsys, argv)
@@ -108,3 +110,47 @@ def test_pyroute2_pinned_and_not_patched():
             with open(os.path.join(PKG, "qctl", name), encoding="utf-8") as f:
                 src = f.read()
             assert "asyncore" not in src and "marshal" not in src, name
+
+
+def test_pool_typo_gets_a_suggestion(nolib, capsys):
+    """`pool sett` used to become `pool show sett eth0`."""
+    rc, _, err = run_cli(capsys, ["pool", "sett", "eth0"])
+    assert rc == 2
+    assert "No such command 'sett'" in err and "Did you mean 'set'" in err
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["slice", "list", "--help"]])
+def test_output_to_a_full_device(argv):
+    """`> /dev/full` used to end in an OSError traceback."""
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([sys.executable, "-m", "qctl", *argv], stdout=full,
+                           stderr=subprocess.PIPE, text=True, cwd="/")
+    assert p.returncode == 1
+    assert p.stderr == "qctl: error: cannot write output: No space left on device\n"
+
+
+@pytest.mark.parametrize(("cmd", "usage"), [
+    ("list", "Usage: qctl slice list [OPTIONS] [PARENT]"),
+    ("delete", "Usage: qctl slice delete [OPTIONS] [SLICE]"),
+])
+def test_optional_arguments_bracketed(capsys, cmd, usage):
+    rc, out, _ = run_cli(capsys, ["slice", cmd, "--help"])
+    assert rc == 0 and out.startswith(usage)
+
+
+def test_missing_family_hint_is_per_family(monkeypatch):
+    """A missing devlink family was told it "needs Linux 6.5+"."""
+    import copy
+
+    from qctl import client, netlink
+    from qctl.errors import FeatureMissing
+    from qctl.spec import load_spec
+    monkeypatch.setattr(netlink.NetlinkSocket, "get_family",
+                        lambda self, name: netlink.ErrorInfo(2))
+    for name, hint in (("devlink", "the kernel is built without CONFIG_NET_DEVLINK"),
+                       ("netdev", "Linux 6.5+")):
+        spec = copy.copy(load_spec())
+        spec.name = name
+        with pytest.raises(FeatureMissing) as ei:
+            client.GenlClient(spec=spec).dump("queue-get", {})
+        assert f"no '{name}' generic netlink family ({hint}" in str(ei.value)

@@ -9,7 +9,7 @@ import pytest
 from conftest import install_fake, run_cli
 
 from qctl import render
-from qctl.api import Lease, Queue
+from qctl.api import Lease, Overview, Queue, ownership
 from qctl.errors import KernelError, QctlError
 from qctl.slices import Slice, format_mac, parse_mac
 
@@ -67,14 +67,16 @@ def test_queue_lease_decoded():
 def test_device_tree():
     qs = [Queue(5, "rx", 0, 513, False),
           Queue(5, "rx", 4, None, True, Lease(9, "rx", 0)),
-          Queue(5, "tx", 4, None, True, Lease(9, "tx", 0, netns_id=1))]
+          Queue(5, "tx", 4, None, True, Lease(9, "tx", 0, netns_id=1)),
+          Queue(5, "rx", 6, None, False, Lease(12, "rx", 1))]     # a netkit peer's
     s = Slice.from_attrs(SLICE_ATTRS)
-    text = render.device_tree("eth9", 5, qs, [s], {9: "ns0"})
+    text = render.device_tree(Overview(5, "eth9", qs, [s], {9: "ns0"}))
     lines = text.splitlines()
     assert lines[0] == "eth9 (ifindex 5)"
     assert "├── rx 0   static napi 513" in lines[2]
     assert lines[3].endswith("rx 4   dynamic  -> slice ns0 rx 0")
     assert lines[4].endswith("-> slice ifindex 9 in netns id 1 tx 0")
+    assert lines[5].endswith("rx 6   static  -> lease ifindex 12 rx 1")
     assert "ns0 (slice 0, ifindex 9) mac 02:00:00:00:00:01 rx 2 tx 1 max 4" in text
     assert text.rstrip().endswith("tx 0   <- eth9 tx 4")
     assert all(ln == ln.rstrip() for ln in lines)
@@ -175,3 +177,12 @@ def test_slice_list_table(fake, capsys):
     lines = out.splitlines()
     assert rc == 0 and lines[0].split()[:4] == ["PARENT", "ID", "NAME", "IFINDEX"]
     assert lines[1].split() == ["5", "0", "ns0", "9", "-", "02:00:00:00:00:01", "2", "1", "4"]
+
+
+def test_ownership_one_rule():
+    """A lease that names one of the device's slices is the slice's; any
+    other lease (netkit) is a lease, never called a slice."""
+    qs = [Queue(5, "rx", 0), Queue(5, "rx", 1, lease=Lease(9, "rx", 0)),
+          Queue(5, "tx", 1, lease=Lease(12, "tx", 0))]
+    got = [(w.queue.id, w.queue.type, w.kind, w.ifindex) for w in ownership(qs, {9})]
+    assert got == [(0, "rx", "own", None), (1, "rx", "slice", 9), (1, "tx", "lease", 12)]
