@@ -35,6 +35,8 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "qdisc (AF_XDP): the qdisc lane skips it")
     config.addinivalue_line("markers", "virtio: needs the VM's virtio-net NICs "
                                        "(run-in-vm.sh --suite virtio)")
+    config.addinivalue_line("markers", "podman: needs the sys lane's kernel (cgroups, "
+                                       "seccomp) for podman (run-in-vm.sh --suite podman)")
     if os.geteuid() != 0:
         raise pytest.UsageError("the qmgmt selftests run as root inside the VM "
                                 "(scripts/run-tests.sh boots it)")
@@ -48,11 +50,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # The virtio tests need the NICs of vm-run.sh --vnet: only the virtio
     # suite (run-in-vm.sh, QM_VNET_REQUIRED=1) runs them; elsewhere they
     # are deselected rather than skipped.
-    if not os.environ.get("QM_VNET_REQUIRED"):
-        virtio = [i for i in items if i.get_closest_marker("virtio")]
-        if virtio:
-            config.hook.pytest_deselected(items=virtio)
-            items[:] = [i for i in items if not i.get_closest_marker("virtio")]
+    # Likewise the podman tests: only the podman suite (QM_PODMAN=1) runs them.
+    for marker, env in (("virtio", "QM_VNET_REQUIRED"), ("podman", "QM_PODMAN")):
+        if os.environ.get(env):
+            continue
+        drop = [i for i in items if i.get_closest_marker(marker)]
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = [i for i in items if not i.get_closest_marker(marker)]
 
 
 @pytest.fixture

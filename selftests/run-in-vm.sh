@@ -4,8 +4,9 @@
 # regression floor (upstream-floor.txt), then a dmesg splat check.
 #
 #   run-in-vm.sh [--suite all|SUITE[,SUITE...]] [-- PYTEST_ARGS...]
-#   SUITE: qmgmt, qdisc, kselftest, upstream; and virtio, which is never
-#   part of "all": it needs the VM's virtio-net NICs (vm-run.sh --vnet)
+#   SUITE: qmgmt, qdisc, kselftest, upstream; and virtio and podman, which
+#   are never part of "all": virtio needs the VM's virtio-net NICs
+#   (vm-run.sh --vnet), podman the sys lane's kernel (cgroups, seccomp)
 #   (qdisc: the traffic tests of the qmgmt suite again, with mq and locked
 #   pfifo children on every linked netdevsim port instead of the default
 #   NOLOCK pfifo_fast ones)
@@ -21,20 +22,21 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--suite) suite=$2; shift 2 ;;
 	--) shift; break ;;
-	*) break ;;
+	-h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) echo "run-in-vm.sh: unknown argument '$1' (pytest's go after --)" >&2; exit 2 ;;
 	esac
 done
 # a misspelt suite would run nothing and pass
 for s in ${suite//,/ }; do
 	case "$s" in
-	all|qmgmt|qdisc|kselftest|upstream|virtio) ;;
-	*) echo "run-in-vm.sh: unknown suite '$s' (all, qmgmt, qdisc, kselftest, upstream, virtio)" >&2; exit 2 ;;
+	all|qmgmt|qdisc|kselftest|upstream|virtio|podman) ;;
+	*) echo "run-in-vm.sh: unknown suite '$s' (all, qmgmt, qdisc, kselftest, upstream, virtio, podman)" >&2; exit 2 ;;
 	esac
 done
 : "${QM_ROOT:?}" "${QM_RESULTS:?}" "${QM_VENV:?}" "${QM_KDIR:?}" "${QM_LANE:=lean}"
 out=$QM_RESULTS/$QM_LANE
 mkdir -p "$out"
-rm -f "$out"/{junit.xml,junit-mq.xml,junit-virtio.xml,pytest.log,pytest-mq.log,pytest-virtio.log,upstream.txt,virtio-kselftests.txt,dmesg.txt,summary.txt}
+rm -f "$out"/{junit.xml,junit-mq.xml,junit-virtio.xml,junit-podman.xml,pytest.log,pytest-mq.log,pytest-virtio.log,pytest-podman.log,upstream.txt,virtio-kselftests.txt,dmesg.txt,summary.txt}
 py=$QM_VENV/bin/python
 export PATH=$QM_VENV/bin:$PATH:/usr/sbin:/sbin
 export PYTHONDONTWRITEBYTECODE=1
@@ -162,6 +164,16 @@ if named virtio; then
 		rc=1
 		summary "virtio-net: no test bed (boot with scripts/vm-run.sh --vnet)"
 	fi
+fi
+
+# a real container runtime on qmgmt networks (the sys lane's kernel)
+if named podman; then
+	cd "$QM_ROOT/selftests" || exit 1
+	QM_PODMAN=1 "$py" -m pytest -p no:cacheprovider -rfE -m podman \
+		--junitxml="$out/junit-podman.xml" "$@" . 2>&1 | tee "$out/pytest-podman.log"
+	prc=${PIPESTATUS[0]}
+	[ "$prc" = 0 ] || rc=1
+	summary "podman on qmgmt networks: $(tail -1 "$out/pytest-podman.log") (rc $prc)"
 fi
 
 # Any kernel splat fails the run, on either lane.

@@ -239,7 +239,10 @@ def _compact_fds(h: Handover) -> tuple[Handover, int]:
     """Move the handover's fds to 3..N+2, as a runtime's --preserve-fds N
     passes them on, and describe them there."""
     fds = [h.umem.fd, *(q.fd for q in h.queues)]
-    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 1024) for fd in fds]
+    # first above every source and target (RLIMIT_NOFILE may be 1024), so
+    # no dup2 below overwrites an fd still to be moved
+    above = max(*fds, 2 + len(fds)) + 1
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, above) for fd in fds]
     for i, fd in enumerate(high):
         os.dup2(fd, 3 + i, inheritable=True)
         os.close(fd)

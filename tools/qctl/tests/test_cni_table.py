@@ -236,6 +236,16 @@ def test_corrupt_state_does_not_stop_del_or_gc(command: str, state_dir: Path,
     assert "is corrupt" in capsys.readouterr().err
 
 
+def test_version_ignores_the_rest_of_the_environment() -> None:
+    """libcni validates a network list by calling VERSION with CNI_NETNS,
+    CNI_CONTAINERID and CNI_IFNAME all "dummy" (podman 4.3 dropped the
+    network as invalid when VERSION checked them)."""
+    e = {"CNI_COMMAND": "VERSION", "CNI_NETNS": "dummy", "CNI_CONTAINERID": "dummy",
+         "CNI_IFNAME": "dummy", "CNI_PATH": "/usr/lib/cni", "CNI_ARGS": "x"}
+    rc, out = plugin.run(e, b'{"cniVersion": "1.0.0"}')
+    assert rc == 0 and out is not None and "1.0.0" in out["supportedVersions"]
+
+
 def test_unexpected_exception_is_a_cni_error(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(conf: Any, env: Any) -> None:
         raise RuntimeError("boom")

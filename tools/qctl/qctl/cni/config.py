@@ -89,6 +89,10 @@ def parse_env(environ: Mapping[str, str]) -> Env:
     command = environ.get("CNI_COMMAND", "")
     if not command:
         raise CniError(E_INVALID_ENV, "CNI_COMMAND is not set")
+    if command == "VERSION":
+        # nothing else counts: a runtime validating a network list calls
+        # VERSION with CNI_NETNS=dummy and the like (podman 4.3's libcni)
+        return Env(command=command, container_id="", netns="", ifname="", args={}, path=[])
     args: dict[str, str] = {}
     for part in environ.get("CNI_ARGS", "").split(";"):
         if not part:

@@ -235,7 +235,8 @@ def run(environ: dict[str, str], stdin: bytes) -> tuple[int, dict[str, Any] | No
     except CniError as e:
         return 1, e.to_json(version)
     except KernelError as e:
-        return 1, CniError(E_KERNEL, str(e), e.extack).to_json(version)
+        # the message has the errno and the extack already: no details
+        return 1, CniError(E_KERNEL, str(e)).to_json(version)
     except FeatureMissing as e:
         return 1, CniError(E_MISSING_FEATURE, str(e)).to_json(version)
     except (UsageError, DeviceError) as e:
