@@ -66,7 +66,7 @@ if [ $fresh = 1 ]; then
 	"$v/bin/pip" install -q --disable-pip-version-check -c "$QM_ROOT/requirements.txt" "$whl" ||
 		qm_die "pip install of the wheel into a fresh venv failed"
 	mods=$(cd "$src" && find qctl -name '*.py' ! -name '__main__.py' | sed 's/\.py$//; s/\/__init__$//; s/\//./g' | sort)
-	cd "$v"
+	cd "$v" || exit 1
 	"$v/bin/qctl" --help >/dev/null || qm_die "installed: qctl --help failed"
 	"$v/bin/qctl" run --help >/dev/null || qm_die "installed: qctl run --help failed"
 	# shellcheck disable=SC2086

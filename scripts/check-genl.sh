@@ -21,7 +21,7 @@ done
 QM_QCTL_SPECS="netdev devlink"      # qctl.spec.BUNDLED
 py=$QM_VENV/bin/python
 [ -x "$py" ] || py=python3
-cd "$KDIR"
+cd "$KDIR" || exit 1
 if [ $fix = 1 ]; then
 	PATH=$(dirname "$py"):$PATH tools/net/ynl/ynl-regen.sh -f
 	for f in $QM_QCTL_SPECS; do
@@ -36,7 +36,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bad=0 n=0
 for f in $(git grep --files-with-matches '^/\* YNL-GEN \(kernel\|uapi\|user\)'); do
-	params=( $(git grep --no-line-number -B1 -h '/\* YNL-GEN' "$f" | sed 's@/\*\(.*\)\*/@\1@') )
+	read -r -a params < <(git grep --no-line-number -B1 -h '/\* YNL-GEN' "$f" |
+		sed 's@/\*\(.*\)\*/@\1@' | paste -sd' ')
 	printf '%s\n' "${specs[@]}" | grep -qx "${params[0]}" || continue
 	args=$(sed -n 's@/\* YNL-ARG \(.*\) \*/@\1@p' "$f")
 	mkdir -p "$tmp/$n"

@@ -1,35 +1,41 @@
 #!/usr/bin/env bash
 # The whole test run (README's test command; .ci/run calls it).
 #
-#   scripts/run-tests.sh [--no-debug] [--lean-only-suite SUITE]
+#   scripts/run-tests.sh [--no-debug]
 #
-#  1. host set-up (apt, venv), host-side unit tests (qctl, scripts), ruff
-#     and mypy over qctl and the selftests
+#  1. host: set-up (apt, venv, qctl from its wheel), the wheel installed
+#     with its dependencies into a fresh venv and its commands run there,
+#     host unit tests (qctl as installed, qmgmt-cni's malformed-input
+#     table, qctl run in private namespaces, the scripts), ruff, mypy over
+#     qctl and the selftests, shellcheck over every script
 #  2. base + patches: apply, round-trip export check, generated-netlink
 #     drift check, checkpatch --strict on every patch
 #  3. lean lane: every patch built on its own (W=1 and kernel-doc on the
 #     files it touches, no new warnings; the last step is the lean
 #     kernel), the series' C files built with clang (LLVM=1, W=1: no
-#     warning on a line the series added), boot under virtme-ng, qmgmt
-#     selftests,
-#     the series' kernel selftest and the upstream regression floor
-#     then the virtio-net lane: the lean kernel booted with two virtio-net
-#     NICs (vm-run.sh --vnet 4), the series' NIC test, the upstream NIC
-#     tests that apply, qctl's tests on the real driver; then the pm lane:
-#     the lean config plus system sleep, one suspend and resume of every
-#     device with a virtio-net queue allocated (selftests/suspend-lane.sh)
-#  4. debug lane (lockdep, KASAN, kmemleak, ref trackers): build, boot with
-#     the virtio-net NICs, the kernel-facing selftests; any splat fails
-# Exits non-zero if any step failed; prints a summary with timings.
+#     warning on a line the series added), then one boot for the qmgmt
+#     selftests, the series' kernel selftests and the upstream floor
+#  4. virtio-net lane: the lean kernel with two virtio-net NICs (vm-run.sh
+#     --vnet 4): the series' NIC test, the upstream NIC tests that apply,
+#     qctl's tests on the real driver
+#  5. sys lane: the lean config plus system sleep, cgroups and seccomp, one
+#     boot: podman on qmgmt networks (slices per container, the reflector
+#     in a capability-less container), then one suspend and resume of
+#     every device with a virtio-net queue allocated (selftests/sys-lane.sh)
+#  6. debug lane (lockdep, KASAN, kmemleak, ref trackers; --no-debug skips
+#     it): build, boot with the virtio-net NICs, the kernel-facing selftests
+#     (pytest marker debug_lane) and the series' kselftests; any splat fails
+# Exits non-zero if any step failed or ran no test; prints a summary with
+# each step's time.
 . "$(dirname "$0")/lib.sh"
 
 debug=1
 # The debug kernel runs 4-9x slower under TCG: it gets the kernel-facing core
-# of the suite, where lockdep, KASAN, kmemleak and the ref trackers matter:
-# queue state changes and rollback, AF_XDP, and every way a slice goes away
-# (explicit delete, parent unregister, netns deletion, failed creation).
-# Refusals and notifications are plain validation paths; the lean lane has them.
-DEBUG_TESTS='alloc_then_free or fault_injection or af_xdp or lifetime_parent or lifetime_netns_deleted or lifetime_explicit'
+# of the suite (marker debug_lane), where lockdep, KASAN, kmemleak and the
+# ref trackers matter: queue state changes and rollback, AF_XDP, and every
+# way a slice goes away (explicit delete, parent unregister, netns
+# deletion, failed creation).  Refusals and notifications are plain
+# validation paths; the lean lane has them.
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--no-debug) debug=0; shift ;;
@@ -56,7 +62,7 @@ finish() {
 	echo
 	qm_log "summary (total $(qm_elapsed "$T0") s)"
 	printf '  %s\n' "${STEPS[@]}"
-	for l in lean virtio debug; do
+	for l in lean virtio sys debug; do
 		[ -f "$QM_RESULTS/$l/summary.txt" ] && sed "s/^/  [$l] /" "$QM_RESULTS/$l/summary.txt"
 	done
 	local nok nfail
@@ -75,16 +81,15 @@ set +e
 
 step "host setup" "$QM_ROOT/scripts/setup-host.sh" || exit 1
 rm -rf "$QM_RESULTS"; mkdir -p "$QM_RESULTS"
-# what the README promises right after set-up
-step "installed commands" bash -c '"$1/qctl" run --help >/dev/null &&
-	echo "{\"cniVersion\":\"1.1.0\"}" | CNI_COMMAND=VERSION "$1/qmgmt-cni" |
-	grep -q "\"supportedVersions\""' _ "$QM_VENV/bin"
+# what a user gets from `pip install` of the wheel, in a venv of its own
+step "wheel: fresh venv, installed commands" "$QM_ROOT/scripts/build-wheel.sh" --fresh-venv
 step "host unit tests" "$QM_VENV/bin/python" -m pytest -p no:cacheprovider -q \
 	"$QM_ROOT/tools/qctl/tests" "$QM_ROOT/scripts/tests"
 step "ruff" "$QM_VENV/bin/ruff" check "$QM_ROOT/tools/qctl" "$QM_ROOT/selftests" "$QM_ROOT/scripts/tests"
 step "mypy --strict (qctl)" "$QM_VENV/bin/mypy" --config-file "$QM_ROOT/tools/qctl/pyproject.toml" \
 	"$QM_ROOT/tools/qctl/qctl"
 step "mypy (selftests)" "$QM_VENV/bin/mypy" --ignore-missing-imports "$QM_ROOT/selftests"
+step "shellcheck" bash -c 'cd "$1" && shellcheck -x -S warning scripts/*.sh selftests/*.sh .ci/run' _ "$QM_ROOT"
 step "fetch base" "$QM_ROOT/scripts/fetch-base.sh" >/dev/null || exit 1
 step "apply series" "$QM_ROOT/scripts/apply.sh" || exit 1
 step "export round trip" "$QM_ROOT/scripts/export.sh" --check
@@ -101,15 +106,15 @@ if step "every patch builds (+W=1, kdoc)" "$QM_ROOT/scripts/check-series.sh"; th
 	step "VM virtio-net: real driver" env QM_LANE_DIR=virtio \
 		"$QM_ROOT/scripts/vm-run.sh" --lane lean --vnet 4 --timeout 1200 -- \
 		"$QM_ROOT/selftests/run-in-vm.sh" --suite virtio
-	# system sleep: the pm kernel (lean + pm.config) with the virtio-net
-	# NICs suspends and resumes every device with a queue allocated
-	if step "build pm kernel" "$QM_ROOT/scripts/build-kernel.sh" --lane pm >/dev/null; then
-		step "VM pm: virtio-net suspend/resume" "$QM_ROOT/selftests/suspend-lane.sh"
+	# the sys kernel (lean + pm.config + container.config), one boot:
+	# podman on qmgmt networks, then suspend/resume with a queue allocated
+	if step "build sys kernel" "$QM_ROOT/scripts/build-kernel.sh" --lane sys >/dev/null; then
+		step "VM sys: podman, suspend/resume" "$QM_ROOT/selftests/sys-lane.sh"
 	fi
 fi
 if [ $debug = 1 ]; then
 	if step "build debug kernel" "$QM_ROOT/scripts/build-kernel.sh" --lane debug >/dev/null; then
 		step "VM debug: kernel-facing tests" "$QM_ROOT/scripts/vm-run.sh" --lane debug --mem 4096 --vnet 4 --timeout 2400 -- \
-			"$QM_ROOT/selftests/run-in-vm.sh" --suite qmgmt,kselftest,virtio -- -m "not slow" -k "$DEBUG_TESTS"
+			"$QM_ROOT/selftests/run-in-vm.sh" --suite qmgmt,kselftest,virtio -- -m "debug_lane and not slow"
 	fi
 fi

@@ -24,6 +24,8 @@ pkgs=(
 	# a real container runtime on a qmgmt network (the sys lane): podman
 	# with crun and its CNI backend; busybox-static is the test image
 	podman crun conmon catatonit busybox-static
+	# run-tests.sh lints every script
+	shellcheck
 	python3 python3-venv
 )
 missing=()

@@ -12,6 +12,7 @@
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--tree) qm_set_tree "${2:-}"; shift 2 ;;
+	-h|--help) qm_usage ;;
 	*) qm_die "unknown argument: $1" ;;
 	esac
 done

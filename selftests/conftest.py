@@ -35,6 +35,9 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "qdisc (AF_XDP): the qdisc lane skips it")
     config.addinivalue_line("markers", "virtio: needs the VM's virtio-net NICs "
                                        "(run-in-vm.sh --suite virtio)")
+    config.addinivalue_line("markers", "debug_lane: the kernel-facing core the debug lane "
+                                       "runs (queue state changes and rollback, AF_XDP, "
+                                       "every way a slice goes away)")
     config.addinivalue_line("markers", "podman: needs the sys lane's kernel (cgroups, "
                                        "seccomp) for podman (run-in-vm.sh --suite podman)")
     if os.geteuid() != 0:

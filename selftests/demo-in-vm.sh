@@ -3,6 +3,11 @@
 # with QM_DEMO_VNET=1 (scripts/main.sh boots with --vnet), on virtio-net:
 # queue alloc, RSS steering and AF_XDP zero-copy on the allocated queue.
 set -eu
+case "${1:-}" in
+"") ;;
+-h|--help) sed -n '2,4p' "$0" | sed 's/^# //'; exit 0 ;;
+*) echo "demo-in-vm.sh: unknown argument '$1'" >&2; exit 2 ;;
+esac
 export PATH=$QM_VENV/bin:$PATH:/usr/sbin:/sbin
 export PYTHONDONTWRITEBYTECODE=1
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs INSIDE the VM of the pm lane (selftests/suspend-lane.sh): the
-# virtio-net test bed, then drivers/net/hw/queue_alloc_suspend.py, which
+# Runs INSIDE the VM of the sys lane (selftests/sys-lane.sh), after the
+# podman suite: the virtio-net test bed, then
+# drivers/net/hw/queue_alloc_suspend.py, which
 # suspends and resumes every device.  The guest's root is virtio 9p, whose
 # driver has no restore: after the resume no file may be opened, so the test
 # runs in this one Python process, started before; its report goes to the
@@ -9,6 +10,18 @@
 # read the dead root.  The host reads the report on the serial console
 # (vm-run.sh with QM_VNG_VERBOSE=1).
 set -u
+case "${1:-}" in
+""|--podman-first) ;;
+-h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+*) echo "suspend-in-vm.sh: unknown argument '$1' (--podman-first)" >&2; exit 2 ;;
+esac
+# first the podman suite; its reports are files (results/sys/), written
+# before the suspend takes the 9p root away
+if [ "${1:-}" = --podman-first ]; then
+	"$QM_ROOT/selftests/run-in-vm.sh" --suite podman
+	echo "podman suite rc $?" > "$QM_RESULTS/$QM_LANE/podman-rc.txt"
+	sync
+fi
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 # shellcheck source=virtio-env.sh
 . "$QM_ROOT/selftests/virtio-env.sh"

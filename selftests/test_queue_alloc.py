@@ -26,6 +26,7 @@ from qmtest.xsk import XskSocket
 QCTL = [sys.executable, "-m", "qctl.cli"]
 
 
+@pytest.mark.debug_lane
 def test_alloc_then_free_rx_and_tx(dev2, nd, defer):
     assert queue_ids(nd, dev2) == {"rx": [0, 1], "tx": [0, 1]}
     assert ip_link_numqueues(dev2) == (8, 8)
@@ -174,6 +175,7 @@ def test_device_without_ops_is_refused(nd):
         cmd(["ip", "link", "del", "qmdummy0"])
 
 
+@pytest.mark.debug_lane
 def test_free_busy_with_af_xdp(dev2, nd):
     q = nd.alloc(dev2.ifindex, "rx")
     xsk = XskSocket(dev2.ifindex, q.id)
@@ -208,6 +210,7 @@ def test_ethtool_L_refused_while_dynamic(dev2, nd):
     assert queue_ids(nd, dev2) == {"rx": [0, 1, 2, 3], "tx": [0, 1, 2, 3]}
 
 
+@pytest.mark.debug_lane
 @pytest.mark.parametrize("step,code,msg", [
     (1, errno.EIO, "injected failure picking a queue id"),  # ndo_queue_reserve
     (2, errno.ENOMEM, "memory of rx queue 2"),               # ndo_queue_mem_alloc

@@ -269,6 +269,7 @@ def test_ping_through_a_slice_in_a_netns(nsim_pair, nd, mk_slice, netns):
     assert int(st[("rx", 2)]["packets"]) >= 6, st
 
 
+@pytest.mark.debug_lane
 def test_lifetime_parent_unregisters(parent, nd):
     mark = DmesgMark()
     ns_names = []
@@ -312,6 +313,7 @@ def test_lifetime_netns_move_keeps_queues_and_traffic(nsim_pair, nd, mk_slice, n
     assert stats[0]["stats64"]["rx"]["packets"] == n
 
 
+@pytest.mark.debug_lane
 def test_lifetime_netns_deleted(parent, nd, netns):
     mark = DmesgMark()
     ns = netns()
@@ -325,6 +327,7 @@ def test_lifetime_netns_deleted(parent, nd, netns):
     assert mark.splats() == []
 
 
+@pytest.mark.debug_lane
 def test_lifetime_explicit_delete_both_sides(parent, nd, netns):
     mark = DmesgMark()
     ns = netns()
@@ -380,6 +383,7 @@ def test_refusals_leave_nothing_behind(parent, nd, mk_slice):
                    errno.EINVAL, nd=nd, dev=parent, extack_has="missing attribute")
 
 
+@pytest.mark.debug_lane
 @pytest.mark.parametrize("step", [1, 2])
 def test_fault_injection_rolls_back(parent, nd, step):
     mark = DmesgMark()

@@ -53,8 +53,8 @@ qm_virtio_env() {
 		return 1
 	# the bridge forwards at once (no STP), but the first ARP can race the
 	# carrier: wait until the peer answers
-	local i
-	for i in $(seq 20); do
+	local _
+	for _ in $(seq 20); do
 		ping -c1 -W1 192.0.2.2 >/dev/null 2>&1 && break
 	done
 	export NETIF=$b LOCAL_V4=192.0.2.1 REMOTE_V4=192.0.2.2
