@@ -66,6 +66,15 @@ finish() {
 		[ -f "$QM_RESULTS/$l/summary.txt" ] && sed "s/^/  [$l] /" "$QM_RESULTS/$l/summary.txt"
 	done
 	local nok nfail
+	# this run's figures, for scripts/record-timings.sh (docs/timings.md)
+	{
+		echo "Run of $(date -u +%F) at $(git -C "$QM_ROOT" rev-parse --short HEAD 2>/dev/null)," \
+			"$(nproc) cores, total $(qm_elapsed "$T0") s:"
+		echo
+		echo "| step | result | seconds |"
+		echo "| --- | --- | --- |"
+		printf '%s\n' "${STEPS[@]}" | sed -E 's/^(.*[^ ]) +(ok|FAIL) +([0-9.]+)s$/| \1 | \2 | \3 |/'
+	} > "$QM_RESULTS/timings.md" 2>/dev/null || true
 	nok=$(printf '%s\n' "${STEPS[@]}" | grep -c ' ok ')
 	nfail=$(printf '%s\n' "${STEPS[@]}" | grep -c ' FAIL ')
 	if [ $failed != 0 ]; then
