@@ -110,15 +110,24 @@ def test_reflector_in_a_pod(nsim_pair: Callable[..., tuple[NetdevSim, NetdevSim]
     assert mac2 != mac
 
 
-def test_run_exit_status(nsim_pair: Callable[..., tuple[NetdevSim, NetdevSim]]) -> None:
+def test_run_exit_status(nsim_pair: Callable[..., tuple[NetdevSim, NetdevSim]],
+                         tmp_path: Any) -> None:
     """qctl run exits with the function's status; 127 when it cannot start."""
     _, parent = nsim_pair(queues=2)
     cmd(["ip", "link", "set", parent.ifname, "up"])
     qrun = [sys.executable, "-m", "qctl", "run", parent.ifname, "--frames", "64", "--"]
     r = cmd([*qrun, "sh", "-c", "exit 7"], check=False)
     assert r.returncode == 7, r.stderr
+    # a command that is not there is refused before anything is set up
     r = cmd([*qrun, "/nonexistent/function"], check=False)
-    assert r.returncode == 127 and "cannot exec /nonexistent/function" in r.stderr, r.stderr
+    assert r.returncode == 2 and "no executable '/nonexistent/function'" in r.stderr, r.stderr
+    assert "qctl run: {" not in r.stderr
+    # one that is there but cannot be exec'd fails in the child: 127
+    bad = tmp_path / "function"
+    bad.write_text("#!/nonexistent/interpreter\n")
+    bad.chmod(0o755)
+    r = cmd([*qrun, str(bad)], check=False)
+    assert r.returncode == 127 and f"cannot exec {bad}" in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("threads", [False, True], ids=["processes", "threads"])

@@ -5,6 +5,7 @@ Each test failed on qctl 0.1 (pyroute2 sockets), as its docstring says.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import subprocess
 import sys
@@ -72,3 +73,16 @@ def test_out_of_range_is_usage_not_traceback(dev2: NetdevSim) -> None:
     with Netdev() as nd, pytest.raises(QctlError, match="out of range") as ei:
         nd.queue(dev2.ifindex, "rx", 2**32)
     assert ei.value.exit_code == 2                      # a usage error
+
+
+def test_json_alloc_reports_the_kernels_queue(dev2: NetdevSim) -> None:
+    """`-j alloc` used to print a queue qctl built itself: napi_id null.
+    Now it is the kernel's queue-get of the new queue."""
+    r = qctl("-j", "alloc", dev2.ifname, "--type", "rx")
+    assert r.returncode == 0, r.stderr
+    q = json.loads(r.stdout)
+    try:
+        assert q["type"] == "rx" and q["origin"] == "dynamic"
+        assert isinstance(q["napi_id"], int) and q["napi_id"] > 0, q
+    finally:
+        assert qctl("free", dev2.ifname, str(q["id"]), "--type", "rx").returncode == 0
