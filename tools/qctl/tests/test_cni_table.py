@@ -25,24 +25,23 @@ ENV = {"CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c1", "CNI_NETNS": "/proc/self/n
 DROP = object()
 
 
-def conf(**change: Any) -> bytes:
-    c = dict(GOOD)
+def _changed(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """base with change applied; DROP removes a key."""
+    out = dict(base)
     for k, v in change.items():
         if v is DROP:
-            c.pop(k, None)
+            out.pop(k, None)
         else:
-            c[k] = v
-    return json.dumps(c).encode()
+            out[k] = v
+    return out
+
+
+def conf(**change: Any) -> bytes:
+    return json.dumps(_changed(GOOD, change)).encode()
 
 
 def env(**change: Any) -> dict[str, str]:
-    e = dict(ENV)
-    for k, v in change.items():
-        if v is DROP:
-            e.pop(k, None)
-        else:
-            e[k] = v
-    return e
+    return _changed(ENV, change)
 
 
 def corrupt_state(text: str) -> Callable[[Path], None]:
