@@ -52,7 +52,7 @@ init_base_repo() {
 fetch_base_tarball() {
 	local tb=$QM_CACHE/$BASE_TARBALL_NAME apt=$QM_CACHE/apt mirror deb
 	if [ ! -f "$tb" ]; then
-		mirror=$(debian_mirror) || qm_die "no Debian mirror in /etc/apt sources; cannot fetch $BASE_DEB_PACKAGE"
+		mirror=$(qm_debian_mirror) || qm_die "no Debian mirror in /etc/apt sources; cannot fetch $BASE_DEB_PACKAGE"
 		mkdir -p "$apt/lists/partial" "$apt/archives/partial"
 		printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
 			"$mirror" "$BASE_DEB_SUITE" > "$apt/sources.list"
@@ -72,15 +72,6 @@ fetch_base_tarball() {
 	echo "$BASE_TARBALL_SHA256  $tb" | sha256sum -c --quiet - >&2 ||
 		{ rm -f "$tb"; qm_die "sha256 mismatch for $tb (expected $BASE_TARBALL_SHA256); removed it"; }
 	echo "$tb"
-}
-
-# The Debian archive mirror the system's apt already uses.
-debian_mirror() {
-	local m
-	m=$(grep -hE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources \
-		/etc/apt/sources.list.d/*.list 2>/dev/null |
-		grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n1 | tr -d ' ')
-	[ -n "$m" ] && echo "${m%/}"
 }
 
 if [ -n "$tree" ] || [ -f "$KDIR/Makefile" ]; then

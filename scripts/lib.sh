@@ -48,6 +48,16 @@ qm_no_args() {
 	esac
 }
 
+# The Debian archive mirror the system's apt already uses (for the private
+# apt configurations of fetch-base.sh and fetch-qemu.sh).
+qm_debian_mirror() {
+	local m
+	m=$(grep -hsE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/*.sources \
+		/etc/apt/sources.list.d/*.list |
+		grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n1 | tr -d ' ') || true
+	[ -n "$m" ] && echo "${m%/}"
+}
+
 qm_now() { date +%s.%N; }
 qm_elapsed() { awk -v a="$1" -v b="$(qm_now)" 'BEGIN{printf "%.1f", b-a}'; }
 
