@@ -338,9 +338,7 @@ class Netdev:
 
     def queue_owners(self, dev: str | int) -> list[Owned]:
         """Every queue of DEV with who serves it (see ownership())."""
-        ifindex = self.resolve(dev)
-        sls = self.slices(ifindex) if self.client.kernel_has("slice-get") else []
-        return ownership(self.queues(ifindex), {s.ifindex for s in sls})
+        return self.overview(dev).owners
 
     def overview(self, dev: str | int) -> Overview:
         """A device with its queues and, if the kernel has slices, its slices."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .api import ownership
 from .client import GenlClient
 from .consts import QUEUE_TYPES
 from .errors import DeviceError, UsageError
@@ -180,10 +179,10 @@ def users(nd: Netdev, ifindex: int, ifname: str) -> tuple[User, ...]:
     """Who holds queues of a PF's share: the netdevice itself, each slice,
     and any other lease (api.ownership is the rule).  queue-get reports the
     queues of a running device only: a down PF lists no ids."""
-    names = {s.ifindex: s.name for s in nd.slices(ifindex)} if nd.client.kernel_has(
-        "slice-get") else {}
+    o = nd.overview(ifindex)
+    names = {s.ifindex: s.name for s in o.slices}
     held: dict[tuple[str, int | None], dict[str, list[int]]] = {}
-    for w in ownership(nd.queues(ifindex), set(names)):
+    for w in o.owners:
         held.setdefault((w.kind, w.ifindex), {t: [] for t in QUEUE_TYPES})[w.queue.type] \
             .append(w.queue.id)
     own = held.pop(("own", None), {t: [] for t in QUEUE_TYPES})

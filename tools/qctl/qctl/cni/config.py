@@ -20,6 +20,9 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from ..errors import UsageError
+from ..slices import parse_mac
+
 SUPPORTED_VERSIONS = ("0.4.0", "1.0.0", "1.1.0")
 CNI_VERSION = "1.1.0"
 
@@ -41,7 +44,6 @@ E_INTERNAL = 199        # a bug in the plugin: msg names the exception
 _IFNAME = re.compile(r"^[^/\s:]{1,15}$")
 # the CNI spec's grammar for a network name and a container id
 _CNI_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$")
-_MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 _ARG_KEYS = {"QMGMT_RX_QUEUES": "rxQueues", "QMGMT_TX_QUEUES": "txQueues",
              "QMGMT_MAX_QUEUES": "maxQueues", "QMGMT_MAC": "mac"}
 
@@ -190,10 +192,11 @@ def request(conf: dict[str, Any], env: Env) -> Request:
     mac = fields.get("mac")
     if mac is not None and not isinstance(mac, str):
         raise CniError(E_INVALID_CONFIG, f"mac must be a string, not {mac!r}")
-    if mac is not None and (not _MAC.match(mac) or int(mac[:2], 16) & 1 or
-                            mac == "00:00:00:00:00:00"):
-        raise CniError(E_INVALID_CONFIG, f"mac '{mac}' is not a unicast MAC address "
-                       "(xx:xx:xx:xx:xx:xx)")
+    if mac is not None:
+        try:
+            parse_mac(mac)              # the rule qctl's slice create applies
+        except UsageError as e:
+            raise CniError(E_INVALID_CONFIG, f"mac: {e}") from None
     ipam = conf.get("ipam")
     if ipam is not None and (not isinstance(ipam, dict) or not ipam.get("type")):
         raise CniError(E_INVALID_CONFIG, "ipam must be an object with a type")

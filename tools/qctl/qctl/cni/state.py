@@ -69,9 +69,6 @@ def _path(network: str, container_id: str, ifname: str) -> str:
     return os.path.join(_base(), network, f"{container_id}-{ifname}.json")
 
 
-def path_of(network: str, container_id: str, ifname: str) -> str:
-    return _path(network, container_id, ifname)
-
 
 def save(a: Attachment) -> None:
     path = _path(a.network, a.container_id, a.ifname)
