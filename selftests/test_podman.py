@@ -124,7 +124,7 @@ def _process(argv_tail: list[bytes]) -> dict[str, str]:
 
 
 @pytest.fixture
-def launcher(defer: DeferStack) -> Iterator[list[subprocess.Popen[str]]]:
+def launcher() -> Iterator[list[subprocess.Popen[str]]]:
     procs: list[subprocess.Popen[str]] = []
     yield procs
     for p in procs:
